@@ -1,0 +1,90 @@
+"""Write twin notebooks (es/en) from one list of cells; used by authors, checked by `parity`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import config
+from .parity import LANGS, cell_hash, clean_notebook
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def colab_url(lang: str, name: str) -> str:
+    """Colab link for notebooks/<lang>/<name> in the course repository."""
+    repo = config.REPOSITORY.removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{repo}/blob/{config.BRANCH}/notebooks/{lang}/{name}"
+
+
+def setup_cell() -> str:
+    """Source of every notebook's first code cell: install in Colab, then check the environment."""
+    package = f"course-utils @ git+{config.REPOSITORY}@{config.BRANCH}"
+    return (
+        "import importlib.util, subprocess, sys\n"
+        'if importlib.util.find_spec("course_utils") is None:\n'
+        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{package}"], check=True)\n'
+        "from course_utils.environment import check_environment\n"
+        "check_environment();"
+    )
+
+
+def header(name: str, title_es: str, title_en: str) -> tuple[str, str, str]:
+    """('md', es, en) header cell: title, Colab badge and a link to the twin notebook."""
+    badge = "https://colab.research.google.com/assets/colab-badge.svg"
+    es = (
+        f"# {title_es}\n\n"
+        f"[![Abrir en Colab]({badge})]({colab_url('es', name)}) "
+        f"· [Read this chapter in English](../en/{name})"
+    )
+    en = (
+        f"# {title_en}\n\n"
+        f"[![Open in Colab]({badge})]({colab_url('en', name)}) "
+        f"· [Leer este capítulo en español](../es/{name})"
+    )
+    return ("md", es, en)
+
+
+def _notebook(cells: list[dict], lang: str, chapter: str) -> dict:
+    return {
+        "cells": cells,
+        "metadata": {
+            "course": {"lang": lang, "chapter": chapter},
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def write_twins(name: str, cells: list[tuple], root: Path = NOTEBOOKS) -> tuple[Path, Path]:
+    """Write notebooks/es/<name> and notebooks/en/<name> from cells.
+
+    Each cell is ('md', es_text, en_text) or ('code', source) or ('code', source, tags).
+    Markdown pairs are stamped with the hashes of both texts (see parity.staleness).
+    """
+    if not name.endswith(".ipynb"):
+        raise ValueError(f"name {name!r}: expected a file name ending in .ipynb")
+    out = {lang: [] for lang in LANGS}
+    for i, cell in enumerate(cells):
+        cid = f"c{i:03d}"
+        if cell[0] == "md":
+            _, es, en = cell
+            stamp = {"es": cell_hash(es), "en": cell_hash(en)}
+            for lang, text in zip(LANGS, (es, en)):
+                out[lang].append({"cell_type": "markdown", "id": cid, "metadata": {"i18n": stamp}, "source": text})
+        elif cell[0] == "code":
+            meta = {"tags": list(cell[2])} if len(cell) > 2 else {}
+            for lang in LANGS:
+                out[lang].append({"cell_type": "code", "id": cid, "metadata": dict(meta), "source": cell[1],
+                                  "execution_count": None, "outputs": []})
+        else:
+            raise ValueError(f"cell {i}: kind {cell[0]!r}, expected 'md' or 'code'")
+    paths = []
+    for lang in LANGS:
+        path = root / lang / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nb = clean_notebook(_notebook(out[lang], lang, name.removesuffix(".ipynb")))
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths[0], paths[1]

@@ -1,0 +1,167 @@
+"""Self-check for exercises: compare a student's answer with a reference and say what is wrong.
+
+Feedback is in the notebook's language (config.language()) and names the likely mistake
+(sign, factor, constant, reduction over the batch, shape, NaN) instead of a bare False.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from . import config
+
+MESSAGES = {
+    "es": {
+        "pass": "✅ {name}: correcto.",
+        "todo": "⏳ {name}: todavía sin resolver (reemplaza `raise NotImplementedError`).",
+        "error": "❌ {name}: tu código lanzó {err}.",
+        "none": "❌ {name}: devolviste None; ¿falta un `return`?",
+        "type": "❌ {name}: devolviste {kind}; se esperaban números.",
+        "nan": "❌ {name}: hay NaN o infinitos en tu resultado.",
+        "sum": "❌ {name}: sumaste sobre el lote; devuelve un valor por ejemplo (forma {shape}).",
+        "mean": "❌ {name}: promediaste sobre el lote; devuelve un valor por ejemplo (forma {shape}).",
+        "shape": "❌ {name}: forma {got}, se esperaba {expected}.",
+        "sign": "❌ {name}: el signo está invertido.",
+        "factor": "❌ {name}: difiere por un factor constante ≈ {factor:.4g}{hint}.",
+        "half": " (¿falta o sobra un 1/2?)",
+        "offset": "❌ {name}: difiere por una constante ≈ {offset:.4g} (¿falta un término constante?).",
+        "off": "❌ {name}: error máximo {err:.3g} (tolerancia {tol:.1g}) en el caso {case}.",
+    },
+    "en": {
+        "pass": "✅ {name}: correct.",
+        "todo": "⏳ {name}: not attempted yet (replace `raise NotImplementedError`).",
+        "error": "❌ {name}: your code raised {err}.",
+        "none": "❌ {name}: you returned None; is a `return` missing?",
+        "type": "❌ {name}: you returned {kind}; numbers were expected.",
+        "nan": "❌ {name}: your result holds NaN or infinite values.",
+        "sum": "❌ {name}: you summed over the batch; return one value per example (shape {shape}).",
+        "mean": "❌ {name}: you averaged over the batch; return one value per example (shape {shape}).",
+        "shape": "❌ {name}: shape {got}, expected {expected}.",
+        "sign": "❌ {name}: the sign is flipped.",
+        "factor": "❌ {name}: off by a constant factor ≈ {factor:.4g}{hint}.",
+        "half": " (a missing or extra 1/2?)",
+        "offset": "❌ {name}: off by a constant ≈ {offset:.4g} (a missing constant term?).",
+        "off": "❌ {name}: largest error {err:.3g} (tolerance {tol:.1g}) in case {case}.",
+    },
+}
+
+
+@dataclass
+class Feedback:
+    """Result of a check: `passed` plus the messages shown to the student."""
+
+    passed: bool
+    messages: list[str] = field(default_factory=list)
+    attempted: bool = True
+
+    def __str__(self) -> str:
+        return "\n".join(self.messages)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+def _msg(lang: str, key: str, **kw: Any) -> str:
+    return MESSAGES[lang][key].format(**kw)
+
+
+def _as_array(x: Any) -> np.ndarray | None:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return arr
+
+
+def diagnose(got: Any, expected: Any, *, name: str, rtol: float = 1e-5, atol: float = 1e-7,
+             case: int = 0, lang: str | None = None) -> Feedback:
+    """Compare one answer with the expected value and name the likely mistake."""
+    lang = lang or config.language()
+    exp = _as_array(expected)
+    if exp is None:
+        raise TypeError(f"expected value must be numeric, got {type(expected).__name__}")
+    if got is None:
+        return Feedback(False, [_msg(lang, "none", name=name)])
+    arr = _as_array(got)
+    if arr is None or arr.dtype == object:
+        return Feedback(False, [_msg(lang, "type", name=name, kind=type(got).__name__)])
+    if not np.all(np.isfinite(arr)) and np.all(np.isfinite(exp)):
+        return Feedback(False, [_msg(lang, "nan", name=name)])
+    if arr.shape != exp.shape:
+        return Feedback(False, [_shape_message(arr, exp, name, lang, rtol, atol)])
+    tol = atol + rtol * np.abs(exp)
+    if np.all(np.abs(arr - exp) <= tol):
+        return Feedback(True, [_msg(lang, "pass", name=name)])
+    return Feedback(False, [_value_message(arr, exp, name, lang, rtol, atol, case)])
+
+
+def _shape_message(arr, exp, name, lang, rtol, atol) -> str:
+    if arr.size == 1 and exp.ndim >= 1 and exp.size > 1:
+        for key, reduced in (("sum", exp.sum()), ("mean", exp.mean())):
+            if abs(arr.item() - reduced) <= atol + rtol * abs(reduced):
+                return _msg(lang, key, name=name, shape=tuple(exp.shape))
+    return _msg(lang, "shape", name=name, got=tuple(arr.shape), expected=tuple(exp.shape))
+
+
+def _value_message(arr, exp, name, lang, rtol, atol, case) -> str:
+    close = lambda a, b: np.all(np.abs(a - b) <= atol + rtol * np.abs(b))  # noqa: E731
+    if close(-arr, exp):
+        return _msg(lang, "sign", name=name)
+    nonzero = np.abs(exp) > 1e-12
+    if exp.size > 1 and nonzero.sum() >= 2:
+        ratio = arr[nonzero] / exp[nonzero]
+        if np.ptp(ratio) <= 1e-6 * max(1.0, abs(ratio.mean())):
+            f = float(ratio.mean())
+            hint = _msg(lang, "half") if min(abs(f - 2), abs(f - 0.5)) < 1e-6 else ""
+            return _msg(lang, "factor", name=name, factor=f, hint=hint)
+        offset = arr - exp
+        if np.ptp(offset) <= 1e-6 * max(1.0, abs(offset.mean())):
+            return _msg(lang, "offset", name=name, offset=float(offset.mean()))
+    err = float(np.max(np.abs(arr - exp)))
+    return _msg(lang, "off", name=name, err=err, tol=float(atol + rtol * np.max(np.abs(exp))), case=case)
+
+
+def value(answer: Any, expected: Any, *, name: str, rtol: float = 1e-5, atol: float = 1e-7,
+          lang: str | None = None) -> Feedback:
+    """Check a number or array answer; prints and returns the feedback."""
+    fb = diagnose(answer, expected, name=name, rtol=rtol, atol=atol, lang=lang)
+    print(fb)
+    return fb
+
+
+def function(student: Callable, reference: Callable, cases: Iterable[tuple], *, name: str,
+             rtol: float = 1e-5, atol: float = 1e-7, lang: str | None = None) -> Feedback:
+    """Run `student` and `reference` on each tuple of arguments in `cases`; stop at the first mistake."""
+    lang = lang or config.language()
+    if not callable(student) or not callable(reference):
+        raise TypeError("student and reference must be callables")
+    cases = list(cases)
+    if not cases:
+        raise ValueError("cases is empty: give at least one tuple of arguments")
+    for i, args in enumerate(cases):
+        if not isinstance(args, tuple):
+            raise TypeError(f"case {i}: expected a tuple of arguments, got {type(args).__name__}")
+        try:
+            got = student(*args)
+        except NotImplementedError:
+            fb = Feedback(False, [_msg(lang, "todo", name=name)], attempted=False)
+            print(fb)
+            return fb
+        except Exception as err:  # the student's bug, reported rather than raised
+            fb = Feedback(False, [_msg(lang, "error", name=name, err=f"{type(err).__name__}: {err}")])
+            print(fb)
+            return fb
+        fb = diagnose(got, reference(*args), name=name, rtol=rtol, atol=atol, case=i, lang=lang)
+        if not fb.passed:
+            print(fb)
+            return fb
+    fb = Feedback(True, [_msg(lang, "pass", name=name)])
+    print(fb)
+    return fb
