@@ -28,6 +28,10 @@ MESSAGES = {
         "half": " (¿falta o sobra un 1/2?)",
         "offset": "❌ {name}: difiere por una constante ≈ {offset:.4g} (¿falta un término constante?).",
         "off": "❌ {name}: error máximo {err:.3g} (tolerancia {tol:.1g}) en el caso {case}.",
+        "axis": "❌ {name}: falta sumar sobre las dimensiones latentes (último eje): forma {got}, se esperaba {expected}.",
+        "nograd": "❌ {name}: el gradiente no llega a mu y logvar; ¿muestreaste sin reparametrizar?",
+        "moments": "❌ {name}: las muestras tienen media ≈ {mean:.3g} y desviación ≈ {std:.3g}; se esperaban {mean_ref:.3g} y {std_ref:.3g}{hint}.",
+        "var_as_std": " (¿usaste σ² = exp(logvar) como escala? σ = exp(logvar / 2))",
     },
     "en": {
         "pass": "✅ {name}: correct.",
@@ -44,6 +48,10 @@ MESSAGES = {
         "half": " (a missing or extra 1/2?)",
         "offset": "❌ {name}: off by a constant ≈ {offset:.4g} (a missing constant term?).",
         "off": "❌ {name}: largest error {err:.3g} (tolerance {tol:.1g}) in case {case}.",
+        "axis": "❌ {name}: the sum over latent dimensions (last axis) is missing: shape {got}, expected {expected}.",
+        "nograd": "❌ {name}: no gradient reaches mu and logvar; did you sample without reparameterizing?",
+        "moments": "❌ {name}: the samples have mean ≈ {mean:.3g} and std ≈ {std:.3g}; expected {mean_ref:.3g} and {std_ref:.3g}{hint}.",
+        "var_as_std": " (did you use sigma^2 = exp(logvar) as the scale? sigma = exp(logvar / 2))",
     },
 }
 
@@ -107,6 +115,9 @@ def _shape_message(arr, exp, name, lang, rtol, atol) -> str:
         for key, reduced in (("sum", exp.sum()), ("mean", exp.mean())):
             if abs(arr.item() - reduced) <= atol + rtol * abs(reduced):
                 return _msg(lang, key, name=name, shape=tuple(exp.shape))
+    if arr.ndim == exp.ndim + 1 and arr.shape[:-1] == exp.shape:
+        if np.all(np.abs(arr.sum(-1) - exp) <= atol + rtol * np.abs(exp)):
+            return _msg(lang, "axis", name=name, got=tuple(arr.shape), expected=tuple(exp.shape))
     return _msg(lang, "shape", name=name, got=tuple(arr.shape), expected=tuple(exp.shape))
 
 
@@ -163,5 +174,57 @@ def function(student: Callable, reference: Callable, cases: Iterable[tuple], *, 
             print(fb)
             return fb
     fb = Feedback(True, [_msg(lang, "pass", name=name)])
+    print(fb)
+    return fb
+
+
+def _random_gaussian_params(shapes, seed: int = 0):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.randn(s, generator=g, dtype=torch.float64),
+             torch.randn(s, generator=g, dtype=torch.float64)) for s in shapes]
+
+
+def kl(student: Callable, *, lang: str | None = None) -> Feedback:
+    """Check a student's KL(N(mu, diag exp(logvar)) || N(0, I)) per example on random inputs (chapter 03)."""
+    from .losses import kl_normal_std
+
+    cases = _random_gaussian_params([(4, 3), (2, 5), (1, 1)])
+    return function(student, kl_normal_std, cases, name="KL", rtol=1e-6, atol=1e-9, lang=lang)
+
+
+def reparameterize(student: Callable, *, lang: str | None = None, n: int = 20000) -> Feedback:
+    """Check a student's reparameterize(mu, logvar): shape, gradient path, sample moments (chapter 04)."""
+    import torch
+
+    lang = lang or config.language()
+    name = "reparameterize"
+    mu = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64).repeat(n, 1).requires_grad_()
+    logvar = torch.tensor([[0.0, 1.0, -2.0]], dtype=torch.float64).repeat(n, 1).requires_grad_()
+    try:
+        z = student(mu, logvar)
+    except NotImplementedError:
+        return _report(Feedback(False, [_msg(lang, "todo", name=name)], attempted=False))
+    except Exception as err:  # the student's bug, reported rather than raised
+        return _report(Feedback(False, [_msg(lang, "error", name=name, err=f"{type(err).__name__}: {err}")]))
+    if not isinstance(z, torch.Tensor) or z.shape != mu.shape:
+        got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        return _report(Feedback(False, [_msg(lang, "shape", name=name, got=got, expected=tuple(mu.shape))]))
+    if not z.requires_grad:
+        return _report(Feedback(False, [_msg(lang, "nograd", name=name)]))
+    mean, std = z.detach().mean(0), z.detach().std(0)
+    mean_ref, std_ref = mu[0].detach(), (0.5 * logvar[0].detach()).exp()
+    mean_ok = ((mean - mean_ref).abs() <= 5 * std_ref / n**0.5).all()
+    std_ok = ((std - std_ref).abs() <= 5 * std_ref / (2 * n) ** 0.5).all()
+    if mean_ok and std_ok:
+        return _report(Feedback(True, [_msg(lang, "pass", name=name)]))
+    j = int(((std - std_ref).abs() / std_ref + (mean - mean_ref).abs()).argmax())
+    hint = _msg(lang, "var_as_std") if torch.allclose(std, std_ref**2, rtol=0.05) else ""
+    return _report(Feedback(False, [_msg(lang, "moments", name=name, mean=float(mean[j]), std=float(std[j]),
+                                         mean_ref=float(mean_ref[j]), std_ref=float(std_ref[j]), hint=hint)]))
+
+
+def _report(fb: Feedback) -> Feedback:
     print(fb)
     return fb
