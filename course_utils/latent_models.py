@@ -6,6 +6,7 @@ p(z|x) are Gaussian in closed form, so every approximation in the course can be 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 
@@ -82,3 +83,68 @@ class LinearGaussian:
         z = torch.randn(n, self.d, generator=generator, dtype=torch.float64)
         noise = torch.randn(n, self.D, generator=generator, dtype=torch.float64)
         return z @ self.W.T + self.b + self.sigma * noise, z
+
+
+class NonlinearGaussian:
+    """z ~ N(0, I_d), x | z ~ N(f(z), sigma^2 I_D), f: (N, d) -> (N, D) fixed; p(x) has no closed form (chapter 01)."""
+
+    def __init__(self, decoder: Callable[[torch.Tensor], torch.Tensor], d: int, D: int, sigma: float):
+        if not callable(decoder):
+            raise TypeError(f"decoder: expected a callable (N, d) -> (N, D), got {type(decoder).__name__}")
+        for name, value in (("d", d), ("D", D)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
+            raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+        self.decoder, self.d, self.D, self.sigma = decoder, d, D, float(sigma)
+
+    def log_prior(self, z) -> torch.Tensor:
+        """log p(z), z: (N, d) -> (N,)."""
+        z = _as_2d(z, self.d, "z")
+        return log_normal_diag(z, torch.zeros_like(z), torch.ones_like(z))
+
+    def log_likelihood(self, x, z) -> torch.Tensor:
+        """log p(x|z) = log N(x; f(z), sigma^2 I), x: (N, D) or (D,), z: (N, d) -> (N,)."""
+        x, z = _as_2d(x, self.D, "x"), _as_2d(z, self.d, "z")
+        mean = self.decoder(z)
+        return log_normal_diag(x, mean, torch.full_like(mean, self.sigma**2))
+
+    def log_joint(self, x, z) -> torch.Tensor:
+        """log p(x, z) = log p(x|z) + log p(z) -> (N,)."""
+        return self.log_likelihood(x, z) + self.log_prior(z)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw (x, z) pairs: z ~ p(z), x ~ p(x|z); shapes (n, D), (n, d)."""
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        z = torch.randn(n, self.d, generator=generator, dtype=torch.float64)
+        noise = torch.randn(n, self.D, generator=generator, dtype=torch.float64)
+        return self.decoder(z) + self.sigma * noise, z
+
+
+def ring_decoder(omega: float = 2.0, radius: float = 1.0) -> Callable[[torch.Tensor], torch.Tensor]:
+    """f(z) = radius * (sin(omega z), cos(omega z)): wraps a 1-D latent around a circle, (N, 1) -> (N, 2) (chapter 01)."""
+    if not (omega > 0 and radius > 0):
+        raise ValueError(f"omega and radius must be positive, got {omega!r}, {radius!r}")
+
+    def f(z: torch.Tensor) -> torch.Tensor:
+        angle = omega * z[:, :1]
+        return radius * torch.cat([torch.sin(angle), torch.cos(angle)], dim=1)
+
+    return f
+
+
+class RandomMLPDecoder:
+    """f(z) = W2 tanh(W1 z + c1) + c2 with fixed random weights (an untrained decoder), (N, d) -> (N, D) (chapter 01)."""
+
+    def __init__(self, d: int, D: int, hidden: int = 16, scale: float = 2.0,
+                 generator: torch.Generator | None = None):
+        for name, value in (("d", d), ("D", D), ("hidden", hidden)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        randn = lambda *shape: torch.randn(*shape, generator=generator, dtype=torch.float64)  # noqa: E731
+        self.W1, self.c1 = scale * randn(hidden, d) / math.sqrt(d), randn(hidden)
+        self.W2, self.c2 = randn(D, hidden) / math.sqrt(hidden), 0.1 * randn(D)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(z @ self.W1.T + self.c1) @ self.W2.T + self.c2

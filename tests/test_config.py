@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from course_utils import config
+
+
+def test_tier_reads_environment(monkeypatch):
+    monkeypatch.setenv("COURSE_TIER", "ci")
+    assert config.tier() == "ci" and config.budget(ci=1, full=100) == 1
+    monkeypatch.setenv("COURSE_TIER", "full")
+    assert config.tier() == "full" and config.budget(ci=1, full=100) == 100
+    monkeypatch.delenv("COURSE_TIER")
+    assert config.tier() == "full"
+
+
+def test_bad_tier_says_what_is_expected(monkeypatch):
+    monkeypatch.setenv("COURSE_TIER", "fast")
+    with pytest.raises(ValueError, match="expected one of"):
+        config.tier()
+
+
+def test_language_from_env_path_and_override(monkeypatch, tmp_path):
+    monkeypatch.setattr(config, "_language_override", None)
+    monkeypatch.delenv("COURSE_LANG", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    (tmp_path / "notebooks" / "es").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "notebooks" / "es")
+    assert config.language() == "es"
+    monkeypatch.setenv("JPY_SESSION_NAME", "/x/notebooks/en/02_elbo_jensen.ipynb")
+    assert config.language() == "en"
+    monkeypatch.setenv("COURSE_LANG", "es")
+    assert config.language() == "es"
+    config.set_language("en")
+    assert config.language() == "en" and config.tr(es="hola", en="hello") == "hello"
+    monkeypatch.setattr(config, "_language_override", None)
+
+
+def test_language_defaults_to_english_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.setattr(config, "_language_override", None)
+    monkeypatch.delenv("COURSE_LANG", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert config.language() == "en"
+
+
+def test_set_language_rejects_unknown():
+    with pytest.raises(ValueError, match="expected one of"):
+        config.set_language("fr")
+
+
+def test_device_is_available_and_prefer_is_checked():
+    assert config.device().type in ("cpu", "cuda", "mps")
+    assert config.device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="expected 'cuda', 'mps' or 'cpu'"):
+        config.device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="not available"):
+            config.device("cuda")
+
+
+def test_seed_everything_reproduces_numbers():
+    config.seed_everything(3)
+    a = (torch.randn(4), np.random.rand(2))
+    config.seed_everything(3)
+    b = (torch.randn(4), np.random.rand(2))
+    assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    g1, g2 = config.seed_everything(5), config.seed_everything(5)
+    assert torch.equal(torch.randn(3, generator=g1), torch.randn(3, generator=g2))
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", True])
+def test_seed_everything_rejects_bad_seed(seed):
+    with pytest.raises(ValueError, match="non-negative int"):
+        config.seed_everything(seed)

@@ -1,0 +1,132 @@
+"""The es/en parity checker: it must pass on the course and fail on each kind of drift."""
+import json
+from pathlib import Path
+
+import pytest
+
+from course_utils import authoring, parity
+
+ROOT = Path(__file__).resolve().parent.parent / "notebooks"
+CELLS = [
+    authoring.header("t.ipynb", "Título", "Title"),
+    ("code", authoring.setup_cell()),
+    ("md", "La evidencia: $$\\log p(x) = \\log \\int p(x, z)\\, dz$$", "The evidence: $$\\log p(x) = \\log \\int p(x, z)\\, dz$$"),
+    ("code", "import math\nvalue = math.log(2.0)\nassert value > 0"),
+]
+
+
+@pytest.fixture
+def twins(tmp_path):
+    authoring.write_twins("t.ipynb", CELLS, root=tmp_path)
+    return tmp_path
+
+
+def edit(root: Path, lang: str, index: int, text: str, keep_stamp: bool = True) -> None:
+    path = root / lang / "t.ipynb"
+    nb = json.loads(path.read_text())
+    nb["cells"][index]["source"] = text
+    path.write_text(json.dumps(nb))
+
+
+def kinds(root: Path) -> list[str]:
+    return [p.kind for p in parity.check_tree(root)]
+
+
+def test_fresh_twins_are_in_parity(twins):
+    assert parity.check_tree(twins) == []
+
+
+def test_editing_one_twins_code_cell_fails(twins):
+    edit(twins, "en", 3, "import math\nvalue = math.log(3.0)\nassert value > 0")
+    problems = parity.check_tree(twins)
+    assert [(p.kind, p.cell) for p in problems] == [("code", 3)]
+    assert parity.main(["check", "--root", str(twins)]) == 1
+
+
+def test_sync_code_repairs_the_twin(twins):
+    edit(twins, "en", 3, "value = 3")
+    assert parity.sync_code(twins, "t.ipynb", "es") == 1
+    assert parity.check_tree(twins) == []
+
+
+def test_different_display_math_fails(twins):
+    edit(twins, "en", 2, "The evidence: $$\\log p(x) = \\int \\log p(x, z)\\, dz$$")
+    assert "math" in kinds(twins)
+
+
+def test_edited_spanish_prose_makes_the_english_stale(twins):
+    edit(twins, "es", 2, "La evidencia, ahora mejor explicada: $$\\log p(x) = \\log \\int p(x, z)\\, dz$$")
+    problems = parity.check_tree(twins)
+    assert [p.kind for p in problems] == ["stale"]
+    assert "Spanish cell changed" in problems[0].message and problems[0].cell == 2
+    assert parity.stamp(twins, "t.ipynb") == 2
+    assert parity.check_tree(twins) == []
+
+
+def test_edited_english_prose_makes_the_spanish_stale(twins):
+    edit(twins, "en", 2, "The evidence, better: $$\\log p(x) = \\log \\int p(x, z)\\, dz$$")
+    assert "English cell changed" in parity.check_tree(twins)[0].message
+
+
+def test_structure_missing_twin_and_outputs_fail(twins):
+    nb = json.loads((twins / "en" / "t.ipynb").read_text())
+    nb["cells"].pop()
+    (twins / "en" / "t.ipynb").write_text(json.dumps(nb))
+    assert kinds(twins) == ["structure"]
+    (twins / "es" / "only.ipynb").write_text((twins / "es" / "t.ipynb").read_text())
+    assert "missing-twin" in kinds(twins)
+
+
+def test_saved_outputs_fail_until_cleaned(twins):
+    nb = json.loads((twins / "es" / "t.ipynb").read_text())
+    nb["cells"][3]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x"}]
+    nb["cells"][3]["execution_count"] = 7
+    (twins / "es" / "t.ipynb").write_text(json.dumps(nb))
+    assert kinds(twins) == ["outputs"]
+    assert parity.main(["clean", "--root", str(twins)]) == 0
+    assert parity.check_tree(twins) == []
+
+
+def test_unreadable_notebook_says_so(tmp_path):
+    (tmp_path / "bad.ipynb").write_text("{not json")
+    with pytest.raises(ValueError, match="cannot be read as a notebook"):
+        parity.load(tmp_path / "bad.ipynb")
+
+
+def test_cli_requires_a_name_for_stamp(capsys):
+    with pytest.raises(SystemExit):
+        parity.main(["stamp"])
+
+
+# --- the course itself -------------------------------------------------------------------------
+
+NOTEBOOKS = sorted(p.name for p in (ROOT / "es").glob("*.ipynb"))
+
+
+def test_course_has_notebooks_in_both_languages():
+    assert NOTEBOOKS, "no notebooks found under notebooks/es"
+    assert NOTEBOOKS == sorted(p.name for p in (ROOT / "en").glob("*.ipynb"))
+
+
+def test_course_notebooks_are_in_parity():
+    problems = parity.check_tree(ROOT)
+    assert problems == [], "\n".join(map(str, problems))
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("lang", parity.LANGS)
+def test_course_notebook_shape(name, lang):
+    nb = parity.load(ROOT / lang / name)
+    cells = nb["cells"]
+    other = "en" if lang == "es" else "es"
+    head = parity.source(cells[0])
+    assert head.startswith("# ") and f"../{other}/{name}" in head, "header must link to the twin"
+    assert authoring.colab_url(lang, name) in head, "header must carry the Colab badge for this language"
+    first_code = next(c for c in cells if c["cell_type"] == "code")
+    assert parity.source(first_code) == authoring.setup_cell(), "first code cell must be authoring.setup_cell()"
+    assert nb["metadata"]["course"]["lang"] == lang
+    h1 = [c for c in cells if c["cell_type"] == "markdown" and parity.source(c).lstrip().startswith("# ")]
+    assert len(h1) == 1, "exactly one H1 (the title) per notebook"
+    text = "\n".join(parity.source(c) for c in cells)
+    assert "arXiv" in text or "arxiv" in text, "references with arXiv ids are expected"
+    assert "assert " in text, "derivation checks are visible asserts"
