@@ -1,0 +1,51 @@
+"""Build the bilingual Jupyter Book (warnings are errors) and check every chapter page."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course_utils import authoring
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks" / "es").glob("*.ipynb"))
+TOC = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def book() -> Path:
+    exe = Path(sys.executable).with_name("jupyter-book")
+    env = {**os.environ, "COURSE_TIER": "ci"}
+    run = subprocess.run([str(exe), "build", str(ROOT), "--warningiserror", "--keep-going"],
+                         capture_output=True, text=True, env=env, timeout=1800)
+    assert run.returncode == 0, f"jupyter-book build failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
+    return HTML
+
+
+def test_every_notebook_is_in_the_toc():
+    for lang in ("es", "en"):
+        for stem in CHAPTERS:
+            assert f"notebooks/{lang}/{stem}" in TOC, f"{lang}/{stem} missing from _toc.yml"
+
+
+def test_landing_page_links_both_languages(book):
+    page = (book / "book" / "intro.html").read_text(encoding="utf-8")
+    assert "es/index.html" in page and "en/index.html" in page
+    assert (book / "index.html").exists()
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_chapter_page(book, lang, stem):
+    page = (book / "notebooks" / lang / f"{stem}.html").read_text(encoding="utf-8")
+    other = "en" if lang == "es" else "es"
+    assert f'href="../{other}/{stem}.html' in page, "link to the twin page"
+    assert authoring.colab_url(lang, f"{stem}.ipynb") in page, "Colab launch button for this language"
+    assert "cell_output" in page, "executed outputs are on the page"
+    assert 'class="math' in page, "math is marked up for rendering"
+    assert not re.search(r"Traceback \(most recent call last\)", page), "no tracebacks on the page"
