@@ -49,7 +49,9 @@ def _notebook(cells: list[dict], lang: str, chapter: str) -> dict:
         "cells": cells,
         "metadata": {
             "course": {"lang": lang, "chapter": chapter},
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            # display_name differs by language so that the book's execution cache (keyed on code and
+            # kernelspec) runs each twin on its own instead of reusing the other's outputs.
+            "kernelspec": {"display_name": f"Python 3 ({lang})", "language": "python", "name": "python3"},
             "language_info": {"name": "python"},
         },
         "nbformat": 4,

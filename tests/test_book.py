@@ -49,3 +49,11 @@ def test_chapter_page(book, lang, stem):
     assert "cell_output" in page, "executed outputs are on the page"
     assert 'class="math' in page, "math is marked up for rendering"
     assert not re.search(r"Traceback \(most recent call last\)", page), "no tracebacks on the page"
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_each_twin_is_executed_in_its_own_language(book, stem):
+    es = (book / "notebooks" / "es" / f"{stem}.html").read_text(encoding="utf-8")
+    en = (book / "notebooks" / "en" / f"{stem}.html").read_text(encoding="utf-8")
+    assert "Entorno del curso" in es and "Course environment" not in es
+    assert "Course environment" in en and "Entorno del curso" not in en

@@ -125,6 +125,7 @@ def test_course_notebook_shape(name, lang):
     first_code = next(c for c in cells if c["cell_type"] == "code")
     assert parity.source(first_code) == authoring.setup_cell(), "first code cell must be authoring.setup_cell()"
     assert nb["metadata"]["course"]["lang"] == lang
+    assert nb["metadata"]["kernelspec"]["display_name"].endswith(f"({lang})"), "regenerate with authoring"
     h1 = [c for c in cells if c["cell_type"] == "markdown" and parity.source(c).lstrip().startswith("# ")]
     assert len(h1) == 1, "exactly one H1 (the title) per notebook"
     text = "\n".join(parity.source(c) for c in cells)
