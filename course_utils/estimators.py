@@ -96,7 +96,7 @@ def score_function_grad(f: Objective, mu: torch.Tensor, logvar: torch.Tensor, n:
         std_n = torch.exp(0.5 * logvar_n)
         z = (mu_n + std_n * eps).detach()  # a plain sample: nothing flows back through z
         fz = _evaluate(f, z).detach()
-        log_q = torch.distributions.Normal(mu_n, std_n).log_prob(z).sum(-1)  # log q(z_l), (n,)
+        log_q = torch.distributions.Normal(mu_n, std_n, validate_args=False).log_prob(z).sum(-1)  # log q(z_l), (n,)
         # g_l = (f(z_l) - b) * d log q(z_l) / d(mu, logvar) = (f - b) * (eps_l / sigma, (eps_l^2 - 1) / 2)
         grads = torch.autograd.grad(((fz - b) * log_q).sum(), (mu_n, logvar_n))
     return grads

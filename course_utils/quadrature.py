@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from .latent_models import LinearGaussian, log_normal_diag
+from .latent_models import LinearGaussian
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 LogDensity = Callable[[torch.Tensor], torch.Tensor]
@@ -44,6 +44,15 @@ def grid_points(k: int, d: int, lo: float, hi: float, start: int, stop: int) -> 
     return nodes[(index[:, None] // powers) % k]  # (stop - start, d)
 
 
+def log_integral(log_values: torch.Tensor, h: float, d: int = 1) -> float:
+    """log of the midpoint rule: log sum_j h^d exp(f_j) from the values f_j (M,) on a grid of cell width h."""
+    log_values = torch.as_tensor(log_values, dtype=torch.float64).reshape(-1)
+    if log_values.numel() == 0 or not h > 0:
+        raise ValueError(f"expected a non-empty (M,) tensor and h > 0, got {tuple(log_values.shape)} and h={h!r}")
+    # log sum_j h^d e^{f_j} = logsumexp_j f_j + d log h   (no exp of f_j alone: it may underflow)
+    return float(torch.logsumexp(log_values, dim=0)) + d * math.log(h)
+
+
 def log_evidence_grid(log_joint: LogDensity, d: int, k: int, lo: float = -6.0, hi: float = 6.0,
                       chunk: int = 2**16) -> tuple[float, int]:
     """log p(x) ≈ log sum_j h^d p(x, z_j) on a k^d midpoint grid; log_joint maps (M, d) -> (M,).
@@ -56,8 +65,7 @@ def log_evidence_grid(log_joint: LogDensity, d: int, k: int, lo: float = -6.0, h
     for start in range(0, total, chunk):
         values = log_joint(grid_points(k, d, lo, hi, start, min(start + chunk, total)))  # (M,)
         partial.append(torch.logsumexp(values, dim=0))
-    # log p(x) ≈ logsumexp_j log p(x, z_j) + d log h
-    return float(torch.logsumexp(torch.stack(partial), dim=0)) + d * math.log(h), total
+    return log_integral(torch.stack(partial), h, d), total
 
 
 def log_evidence_prior_mc(log_likelihood: LogDensity, d: int, n_samples: int,

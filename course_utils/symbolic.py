@@ -78,7 +78,8 @@ def log_ratio(z: Symbols, mu: Symbols, sigma: Symbols) -> sp.Expr:
 
 
 @lru_cache(maxsize=None)
-def _integrate_1d(g: sp.Expr, zj: sp.Symbol, mj: sp.Symbol, sj: sp.Symbol) -> sp.Expr:
+def integrate_1d(g: sp.Expr, zj: sp.Symbol, mj: sp.Symbol, sj: sp.Symbol) -> sp.Expr:
+    """The integral of g(z_j) N(z_j; mu_j, sigma_j^2) over (-oo, oo), by sympy.integrate (cached). Chapter 03."""
     density = gaussian_density((zj,), (mj,), (sj,))
     return sp.simplify(sp.integrate(g * density, (zj, -sp.oo, sp.oo)))
 
@@ -94,7 +95,7 @@ def expectation(f: sp.Expr, z: Symbols, mu: Symbols, sigma: Symbols) -> sp.Expr:
     for term in sp.Add.make_args(sp.expand(f)):
         for zj, mj, sj in zip(z, mu, sigma):
             coeff, g = term.as_independent(zj, as_Add=False)
-            term = coeff * _integrate_1d(g, zj, mj, sj)
+            term = coeff * integrate_1d(g, zj, mj, sj)
         total += term
     return sp.expand(total)
 

@@ -1,10 +1,7 @@
 """Build the bilingual Jupyter Book (warnings are errors) and check every chapter page."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,16 +12,6 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks" / "es").glob("*.ipynb"))
 TOC = (ROOT / "_toc.yml").read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="session")
-def book() -> Path:
-    exe = Path(sys.executable).with_name("jupyter-book")
-    env = {**os.environ, "COURSE_TIER": "ci"}
-    run = subprocess.run([str(exe), "build", str(ROOT), "--warningiserror", "--keep-going"],
-                         capture_output=True, text=True, env=env, timeout=1800)
-    assert run.returncode == 0, f"jupyter-book build failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
-    return HTML
 
 
 def test_every_notebook_is_in_the_toc():

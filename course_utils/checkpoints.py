@@ -1,0 +1,151 @@
+"""Save and load models as safetensors weights + a JSON description (class, config, metadata). Chapter 05.
+
+A checkpoint `path` is two files: path.safetensors (tensors only, no pickle) and path.json
+({"class": "MLPVAE", "config": {...}, "sha256": ..., "torch_version": ..., "extra": {...}}).
+The class is looked up by name in course_utils.models.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from . import __version__, models
+from .data import sha256_of
+
+PRETRAINED = Path(__file__).parent / "pretrained"
+FORMAT = "course_utils.checkpoint/1"
+
+
+def _base(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path.with_suffix("") if path.suffix in (".safetensors", ".json") else path
+
+
+def _files(path: str | os.PathLike) -> tuple[Path, Path]:
+    """(path.safetensors, path.json); a suffix .safetensors or .json on `path` is dropped first."""
+    base = _base(path)
+    return base.parent / f"{base.name}.safetensors", base.parent / f"{base.name}.json"
+
+
+def _atomic_write(target: Path, write) -> None:
+    """Call write(tmp_path) on a temporary file beside target, then os.replace it into place."""
+    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(handle)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save(model: torch.nn.Module, path: str | os.PathLike, *, extra: dict | None = None,
+         dtype: torch.dtype | None = None) -> tuple[Path, Path]:
+    """Write path.safetensors and path.json; dtype=torch.float16 halves the file (load casts back)."""
+    if not hasattr(model, "config"):
+        raise TypeError(f"{type(model).__name__} has no `config` property: cannot record how to rebuild it")
+    name = type(model).__name__
+    if getattr(models, name, None) is not type(model):
+        raise TypeError(f"{name} is not a class of course_utils.models: load() could not find it by name")
+    weights, description = _files(path)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu", dtype or v.dtype).contiguous() for k, v in model.state_dict().items()}
+    _atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
+    meta = {"format": FORMAT, "class": name, "config": model.config, "sha256": sha256_of(weights),
+            "stored_dtype": str(dtype or next(iter(tensors.values())).dtype).replace("torch.", ""),
+            "torch_version": torch.__version__, "course_utils_version": __version__, "extra": extra or {}}
+    text = json.dumps(meta, indent=2, sort_keys=False) + "\n"
+    _atomic_write(description, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return weights, description
+
+
+def read_description(path: str | os.PathLike) -> dict:
+    """The JSON description of checkpoint `path` (class, config, sha256, extra metadata)."""
+    description = _files(path)[1]
+    if not description.exists():
+        raise FileNotFoundError(f"checkpoint description {description} is missing; expected the .json "
+                                "written by course_utils.checkpoints.save next to the .safetensors file")
+    try:
+        meta = json.loads(description.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{description}: not valid JSON ({err})") from err
+    if not isinstance(meta, dict) or not {"class", "config"} <= set(meta):
+        raise ValueError(f"{description}: expected a JSON object with 'class' and 'config' keys")
+    return meta
+
+
+def _model_class(meta: dict, model_cls):
+    name = meta["class"]
+    if model_cls is None:
+        model_cls = getattr(models, name, None)
+        if not (isinstance(model_cls, type) and issubclass(model_cls, torch.nn.Module)):
+            raise ValueError(f"checkpoint class {name!r} is not in course_utils.models "
+                             f"(expected one of {models.__all__})")
+    elif model_cls.__name__ != name:
+        raise ValueError(f"checkpoint holds a {name}, but model_cls={model_cls.__name__} was given")
+    return model_cls
+
+
+def _build(meta: dict, model_cls) -> torch.nn.Module:
+    try:
+        return model_cls(**meta["config"])
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"config {meta['config']} does not fit {model_cls.__name__}: {err}") from err
+
+
+def _read_tensors(weights: Path, meta: dict) -> dict[str, torch.Tensor]:
+    if not weights.exists():
+        raise FileNotFoundError(f"checkpoint weights {weights} are missing (expected beside {weights.stem}.json)")
+    if meta.get("sha256") and sha256_of(weights) != meta["sha256"]:
+        raise ValueError(f"{weights}: sha256 differs from the one recorded in the JSON; "
+                         "the file is corrupt, truncated or from another checkpoint")
+    try:
+        return load_file(weights)
+    except (SafetensorError, OSError) as err:
+        raise ValueError(f"{weights}: not a readable safetensors file, corrupt or truncated ({err})") from err
+
+
+def _check_tensors(model: torch.nn.Module, tensors: dict[str, torch.Tensor], source: Path) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    misshaped = [f"{k}: file {tuple(tensors[k].shape)}, model {tuple(expected[k].shape)}"
+                 for k in sorted(set(expected) & set(tensors)) if tensors[k].shape != expected[k].shape]
+    problems = [f"missing tensors {missing}" if missing else "",
+                f"unexpected tensors {unexpected}" if unexpected else "",
+                f"mis-shaped tensors [{'; '.join(misshaped)}]" if misshaped else ""]
+    if any(problems):
+        raise ValueError(f"{source} does not match {type(model).__name__}({model.config}): "
+                         + ", ".join(p for p in problems if p))
+
+
+def load(path: str | os.PathLike, model_cls: type | None = None,
+         device: str | torch.device | None = None) -> torch.nn.Module:
+    """Rebuild the model saved at `path` (class from the JSON unless model_cls), in eval mode, on device (CPU)."""
+    weights, description = _files(path)
+    meta = read_description(description)
+    model = _build(meta, _model_class(meta, model_cls))
+    tensors = _read_tensors(weights, meta)
+    _check_tensors(model, tensors, weights)
+    reference = model.state_dict()
+    model.load_state_dict({k: v.to(reference[k].dtype) for k, v in tensors.items()})
+    return model.to(device or "cpu").eval()
+
+
+def available() -> list[str]:
+    """Names of the pretrained checkpoints shipped in course_utils/pretrained/."""
+    return sorted(p.stem for p in PRETRAINED.glob("*.json"))
+
+
+def pretrained(name: str, device: str | torch.device | None = None) -> torch.nn.Module:
+    """A shipped pretrained model by name, e.g. pretrained("mnist_mlp_vae_z2"), in eval mode. Chapter 05."""
+    if name not in available():
+        raise ValueError(f"no pretrained checkpoint {name!r}; available: {available()}")
+    return load(PRETRAINED / name, device=device)

@@ -1,0 +1,66 @@
+r"""Training and evaluation objectives for VAEs with a Bernoulli decoder, chapter 05.
+
+Every function returns one value per example (or per latent dimension); the caller reduces.
+`model` is any VAE with encode(x) -> (mu, logvar), decode(z) -> x_logits and
+forward(x, generator) -> (x_logits, mu, logvar), e.g. course_utils.models.MLPVAE.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .losses import bernoulli_nll, gaussian_nll, kl_normal_std, reparameterize
+
+
+def negative_elbo(model, x: torch.Tensor, *, beta: float = 1.0,
+                  generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """-ELBO per example with one z ~ q(z|x): {'loss', 'recon', 'kl'}, each (N,). Chapter 05."""
+    x_logits, mu, logvar = model(x, generator=generator)  # (N, 1, 28, 28), (N, d), (N, d)
+    recon = bernoulli_nll(x_logits, x.reshape(x_logits.shape))  # (N,)
+    kl = kl_normal_std(mu, logvar)  # (N,)
+    # -ELBO(x) = E_q[-log p(x|z)] + beta * KL(q(z|x) || p(z)) ~ recon + beta * kl   (>= -log p(x) when beta = 1)
+    #   recon: -log p(x|z) at one sample z, summed over the 784 pixels; kl: closed form, summed over
+    #   the d latent dimensions; nothing averaged over the N examples (fit and evaluate take the mean).
+    return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
+
+
+@torch.no_grad()
+def iwae_log_likelihood(model, x: torch.Tensor, k: int = 100, generator: torch.Generator | None = None,
+                        chunk_size: int = 2**16) -> torch.Tensor:
+    """Importance-weighted estimate of log p(x) with k samples (Burda et al. 2015): (N,). Chapter 05.
+
+    Evaluation only (no gradients). Decodes at most `chunk_size` latent samples at a time.
+    """
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be a positive int (number of importance samples), got {k!r}")
+    mu, logvar = model.encode(x)  # (N, d) each
+    x = x.reshape(len(x), -1)  # (N, D)
+    per_chunk = max(1, chunk_size // len(x))
+    log_w = torch.cat([_log_weights(model, x, mu, logvar, min(per_chunk, k - start), generator)
+                       for start in range(0, k, per_chunk)])  # (k, N)
+    # log p(x) >= L_k = E[log (1/k) sum_i w_i],  w_i = p(x|z_i) p(z_i) / q(z_i|x),  z_i ~ q(z|x)
+    return torch.logsumexp(log_w, dim=0) - math.log(k)  # (N,)
+
+
+def _log_weights(model, x, mu, logvar, s, generator) -> torch.Tensor:
+    """log w = log p(x|z) + log p(z) - log q(z|x) for s samples z per example: (s, N)."""
+    n, d = mu.shape
+    mu_s, logvar_s = mu.repeat(s, 1), logvar.repeat(s, 1)  # (s * N, d), sample-major
+    z = reparameterize(mu_s, logvar_s, generator)  # (s * N, d)
+    x_logits = model.decode(z).reshape(s * n, -1)  # (s * N, D)
+    log_px_z = -bernoulli_nll(x_logits, x.repeat(s, 1))  # (s * N,)
+    log_pz = -gaussian_nll(torch.zeros_like(z), z)  # (s * N,), log N(z; 0, I)
+    log_qz_x = -gaussian_nll(mu_s, z, logvar_s)  # (s * N,), log N(z; mu, diag exp(logvar))
+    return (log_px_z + log_pz - log_qz_x).view(s, n)
+
+
+@torch.no_grad()
+def kl_per_dimension(model, x: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of KL(q(z_j|x) || N(0, 1)) for each latent dimension j: (z_dim,). Chapter 05.
+
+    Dimensions with KL near 0 are inactive (the posterior equals the prior: posterior collapse).
+    """
+    mu, logvar = model.encode(x)  # (N, d) each
+    # KL_j = 1/2 * (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1), averaged over N; sum over j = mean KL
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).mean(0)  # (d,)

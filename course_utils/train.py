@@ -1,0 +1,179 @@
+"""A small training loop that knows nothing about VAEs: it minimizes the mean of loss_fn(model, x)["loss"].
+
+Chapter 05 trains VAEs with it; `loss_fn(model, x)` returns a dict of per-example tensors (N,)
+that holds "loss" (e.g. course_utils.objectives.negative_elbo). Data stay in memory, on the
+device, and are shuffled with a seeded torch.Generator (no DataLoader: MNIST fits in memory).
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from . import config
+
+LossFn = Callable[[torch.nn.Module, torch.Tensor], dict]
+
+
+def _inputs(data, name: str = "data") -> torch.Tensor:
+    """x from a tensor x (N, ...) or a tuple (x, y) (labels are ignored)."""
+    x = data[0] if isinstance(data, (tuple, list)) else data
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name}: expected a tensor x (N, ...) or a tuple (x, y), got {type(x).__name__}")
+    if x.ndim < 2 or len(x) == 0:
+        raise ValueError(f"{name}: expected x of shape (N, ...) with N >= 1, got {tuple(x.shape)}")
+    return x
+
+
+def _check_losses(losses, step: str) -> None:
+    if not isinstance(losses, dict) or "loss" not in losses:
+        raise TypeError(f"loss_fn must return a dict of per-example tensors with a 'loss' key ({step}); "
+                        f"got {type(losses).__name__} {list(losses) if isinstance(losses, dict) else ''}")
+    for key, value in losses.items():
+        if not isinstance(value, torch.Tensor) or value.ndim != 1:
+            raise ValueError(f"loss_fn()[{key!r}]: expected a per-example tensor of shape (N,) ({step}), "
+                             f"got {getattr(value, 'shape', type(value).__name__)}")
+
+
+def _non_finite(model, losses, where: str, err: Exception | None = None) -> FloatingPointError:
+    keys = [k for k, v in (losses or {}).items() if not torch.isfinite(v).all()]
+    params = [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
+    detail = f"keys {keys} hold NaN or inf" if keys else f"loss_fn raised {type(err).__name__}: {err}"
+    if params:
+        detail += f"; non-finite parameters: {params[:5]}"
+    return FloatingPointError(f"non-finite loss at {where}: {detail}. Training stopped; "
+                              "try a smaller lr, or check the data and the loss.")
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, data, loss_fn: LossFn, batch_size: int = 1000) -> dict[str, float]:
+    """Mean over the examples of every per-example value loss_fn returns: {key: float}. Chapter 05."""
+    x = _inputs(data)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    sums: dict[str, torch.Tensor] = {}
+    for start in range(0, len(x), batch_size):
+        losses = loss_fn(model, x[start:start + batch_size].to(device))
+        _check_losses(losses, "evaluate")
+        for key, value in losses.items():
+            sums[key] = sums.get(key, 0) + value.detach().double().sum()
+    model.train(was_training)
+    return {key: float(total) / len(x) for key, total in sums.items()}
+
+
+def _train_epoch(model, x, loss_fn, optimizer, batch_size, generator, epoch) -> dict[str, float]:
+    sums: dict[str, torch.Tensor] = {}
+    order = torch.randperm(len(x), generator=generator).to(x.device)  # shuffled indices (N,)
+    for step, start in enumerate(range(0, len(x), batch_size)):
+        where = f"epoch {epoch}, step {step}"
+        losses = None
+        try:
+            losses = loss_fn(model, x[order[start:start + batch_size]])
+            _check_losses(losses, where)
+            loss = losses["loss"].mean()  # the per-example losses are reduced here, by the mean
+        except ValueError as err:
+            if any(not torch.isfinite(p).all() for p in model.parameters()):
+                raise _non_finite(model, losses, where, err) from err
+            raise
+        if not math.isfinite(loss.item()):
+            raise _non_finite(model, losses, where)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        for key, value in losses.items():
+            sums[key] = sums.get(key, 0) + value.detach().sum()
+    return {key: float(total) / len(x) for key, total in sums.items()}
+
+
+def fit(model: torch.nn.Module, data, loss_fn: LossFn, *, epochs: int, batch_size: int = 128,
+        lr: float = 1e-3, test_data=None, device: str | torch.device | None = None, seed: int = 0,
+        progress: bool = True, live_plot: bool = False, log_every: int | None = None) -> dict[str, list[float]]:
+    """Train with Adam on mean(loss_fn(model, x)["loss"]); return per-epoch means of every key. Chapter 05.
+
+    history[key][e] is the mean over the training examples during epoch e+1 (the model changes
+    within the epoch); with test_data, history["test_" + key] is evaluated after the epoch.
+    history["seconds"] is the wall time of each epoch (training and test evaluation).
+    Seeds the global RNGs (the eps of the loss) and a generator for shuffling with `seed`.
+    Raises FloatingPointError, naming the epoch, step and keys, as soon as a loss is NaN or inf.
+    log_every=k prints one line of means every k epochs; the model is left on `device`, in train mode.
+    """
+    _check_fit_arguments(epochs, batch_size, lr, log_every)
+    generator = config.seed_everything(seed)
+    device = torch.device(device) if device is not None else config.device()
+    model.to(device).train()
+    x = _inputs(data).to(device)
+    x_test = _inputs(test_data, "test_data").to(device) if test_data is not None else None
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history: dict[str, list[float]] = {}
+    plot = _LivePlot() if live_plot else None
+    bar = tqdm(range(1, epochs + 1), desc="epoch", disable=not progress, leave=True)
+    for epoch in bar:
+        start = time.perf_counter()
+        means = _train_epoch(model, x, loss_fn, optimizer, batch_size, generator, epoch)
+        if x_test is not None:
+            means.update({f"test_{k}": v for k, v in evaluate(model, x_test, loss_fn).items()})
+        means["seconds"] = time.perf_counter() - start
+        for key, value in means.items():
+            history.setdefault(key, []).append(value)
+        _report(bar, means, epoch, log_every, plot, history)
+    bar.close()
+    return history
+
+
+def _check_fit_arguments(epochs, batch_size, lr, log_every) -> None:
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if log_every is not None and (not isinstance(log_every, int) or log_every < 1):
+        raise ValueError(f"log_every must be None or a positive int, got {log_every!r}")
+
+
+def _report(bar, means, epoch, log_every, plot, history) -> None:
+    shown = {k: v for k, v in means.items() if k != "seconds"}
+    bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+    if log_every and epoch % log_every == 0:
+        text = ", ".join(f"{k} {v:.4g}" for k, v in shown.items())
+        tqdm.write(f"epoch {epoch}: {text} ({means['seconds']:.2f} s)")
+    if plot is not None:
+        plot.update(history)
+
+
+class _LivePlot:
+    """A loss-curve figure redrawn after each epoch in a notebook (display handle); inert elsewhere."""
+
+    def __init__(self):
+        self.handle = None
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+        except ImportError:
+            shell = None
+        self.active = shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
+
+    def update(self, history: dict[str, list[float]]) -> None:
+        if not self.active:
+            return
+        from IPython.display import display
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(6, 3.5))
+        ax = fig.subplots()
+        for key, values in history.items():
+            if key != "seconds":
+                ax.plot(range(1, len(values) + 1), values, label=key)
+        ax.set_xlabel("epoch")
+        ax.legend()
+        ax.grid(alpha=0.3)
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)
+        else:
+            self.handle.update(fig)
