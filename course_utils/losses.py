@@ -38,7 +38,8 @@ def kl_normal_std(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag exp(logvar)) || N(0, I)) per example: (N, d), (N, d) -> (N,). Chapter 03."""
     _check_pair(("mu", "logvar"), mu, logvar)
     # KL = 1/2 * sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1)   (>= 0; summed over j, not over N)
-    return 0.5 * _per_example(mu.pow(2) + logvar.exp() - logvar - 1)
+    # sigma^2 - 1 is computed as expm1(logvar): exact near the prior, so the KL never rounds below 0.
+    return 0.5 * _per_example(mu.pow(2) + torch.expm1(logvar) - logvar)
 
 
 def kl_normal(mu_q: torch.Tensor, logvar_q: torch.Tensor,
@@ -46,8 +47,9 @@ def kl_normal(mu_q: torch.Tensor, logvar_q: torch.Tensor,
     """KL(N(mu_q, diag var_q) || N(mu_p, diag var_p)) per example -> (N,). Chapter 03."""
     _check_pair(("mu_q", "logvar_q", "mu_p", "logvar_p"), mu_q, logvar_q, mu_p, logvar_p)
     # KL = 1/2 * sum_j (log var_p - log var_q + (var_q + (mu_q - mu_p)^2) / var_p - 1)
-    ratio = (logvar_q.exp() + (mu_q - mu_p).pow(2)) / logvar_p.exp()
-    return 0.5 * _per_example(logvar_p - logvar_q + ratio - 1)
+    # with u = log var_q - log var_p: var_q / var_p - 1 - u = expm1(u) - u, exact when q is near p.
+    u = logvar_q - logvar_p
+    return 0.5 * _per_example(torch.expm1(u) - u + (mu_q - mu_p).pow(2) / logvar_p.exp())
 
 
 def bernoulli_nll(x_logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
