@@ -81,9 +81,13 @@ def _msg(lang: str, key: str, **kw: Any) -> str:
 def _as_array(x: Any) -> np.ndarray | None:
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
+    elif isinstance(x, (list, tuple)):
+        x = [_as_array(item) for item in x]
+        if any(item is None for item in x):
+            return None
     try:
         arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RuntimeError):
         return None
     return arr
 
@@ -211,7 +215,7 @@ def reparameterize(student: Callable, *, lang: str | None = None, n: int = 20000
     if not isinstance(z, torch.Tensor) or z.shape != mu.shape:
         got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
         return _report(Feedback(False, [_msg(lang, "shape", name=name, got=got, expected=tuple(mu.shape))]))
-    if not z.requires_grad:
+    if not _gradient_reaches(z, mu, logvar):
         return _report(Feedback(False, [_msg(lang, "nograd", name=name)]))
     mean, std = z.detach().mean(0), z.detach().std(0)
     mean_ref, std_ref = mu[0].detach(), (0.5 * logvar[0].detach()).exp()
@@ -223,6 +227,19 @@ def reparameterize(student: Callable, *, lang: str | None = None, n: int = 20000
     hint = _msg(lang, "var_as_std") if torch.allclose(std, std_ref**2, rtol=0.05) else ""
     return _report(Feedback(False, [_msg(lang, "moments", name=name, mean=float(mean[j]), std=float(std[j]),
                                          mean_ref=float(mean_ref[j]), std_ref=float(std_ref[j]), hint=hint)]))
+
+
+def _gradient_reaches(z, mu, logvar) -> bool:
+    """True when dz/dmu = 1 and dz/dlogvar = (z - mu) / 2, the reparameterization's gradients."""
+    import torch
+
+    if not z.requires_grad:
+        return False
+    g_mu, g_logvar = torch.autograd.grad(z.sum(), (mu, logvar), allow_unused=True)
+    if g_mu is None or g_logvar is None:
+        return False
+    expected = (z.detach() - mu.detach()) / 2
+    return bool(torch.allclose(g_mu, torch.ones_like(g_mu)) and torch.allclose(g_logvar, expected, atol=1e-8))
 
 
 def _report(fb: Feedback) -> Feedback:

@@ -69,3 +69,13 @@ def test_reparameterize_check_finds_each_mistake():
     no_grad = lambda mu, logvar: torch.normal(mu.detach(), (0.5 * logvar).exp().detach())  # noqa: E731
     assert "no gradient" in str(check.reparameterize(no_grad, lang="en"))
     assert "shape" in str(check.reparameterize(lambda mu, logvar: mu[0], lang="en"))
+    detached_mu = lambda mu, logvar: mu.detach() + (0.5 * logvar).exp() * torch.randn_like(mu)  # noqa: E731
+    assert "no gradient" in str(check.reparameterize(detached_mu, lang="en"))
+    detached_logvar = lambda mu, logvar: mu + (0.5 * logvar).exp().detach() * torch.randn_like(mu)  # noqa: E731
+    assert "no gradient" in str(check.reparameterize(detached_logvar, lang="en"))
+
+
+def test_tuple_of_tensors_needing_grad_gets_feedback_not_a_crash():
+    t = torch.tensor([1.0, 2.0], requires_grad=True)
+    fb = check.diagnose((t * 2, t * 3), np.array([[2.0, 4.0], [3.0, 6.0]]), name="f", lang="en")
+    assert fb.passed
