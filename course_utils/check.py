@@ -230,16 +230,13 @@ def reparameterize(student: Callable, *, lang: str | None = None, n: int = 20000
 
 
 def _gradient_reaches(z, mu, logvar) -> bool:
-    """True when dz/dmu = 1 and dz/dlogvar = (z - mu) / 2, the reparameterization's gradients."""
+    """True when both mu and logvar receive a non-zero gradient through z (wrong scales are left to the moments)."""
     import torch
 
     if not z.requires_grad:
         return False
     g_mu, g_logvar = torch.autograd.grad(z.sum(), (mu, logvar), allow_unused=True)
-    if g_mu is None or g_logvar is None:
-        return False
-    expected = (z.detach() - mu.detach()) / 2
-    return bool(torch.allclose(g_mu, torch.ones_like(g_mu)) and torch.allclose(g_logvar, expected, atol=1e-8))
+    return g_mu is not None and g_logvar is not None and bool(g_mu.abs().sum() > 0 and g_logvar.abs().sum() > 0)
 
 
 def _report(fb: Feedback) -> Feedback:
