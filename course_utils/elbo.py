@@ -14,12 +14,13 @@ from typing import Callable
 import torch
 
 from .latent_models import LinearGaussian, log_normal_diag
+from .losses import kl_normal_std
 
 LOG_2PI = math.log(2 * math.pi)
 
 
 def _as_float(t, name: str) -> torch.Tensor:
-    t = torch.as_tensor(t)
+    t = t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)
     if not torch.is_floating_point(t):
         t = t.to(torch.float64)
     if t.ndim == 1:
@@ -32,7 +33,8 @@ def _as_float(t, name: str) -> torch.Tensor:
 def _check_q(q_mean, q_spread, spread_name: str, positive: bool) -> tuple[torch.Tensor, torch.Tensor]:
     q_mean, q_spread = _as_float(q_mean, "q_mean"), _as_float(q_spread, spread_name)
     if q_mean.shape != q_spread.shape:
-        raise ValueError(f"q_mean {tuple(q_mean.shape)} and {spread_name} {tuple(q_spread.shape)}: expected equal shapes (N, d)")
+        raise ValueError(f"q_mean {tuple(q_mean.shape)} and {spread_name} {tuple(q_spread.shape)}: "
+                         "expected equal shapes (N, d)")
     if positive and not bool((q_spread > 0).all()):
         raise ValueError(f"{spread_name}: expected strictly positive variances")
     return q_mean, q_spread
@@ -49,7 +51,7 @@ def kl_standard_normal(q_mean, q_var) -> torch.Tensor:
     """KL(N(q_mean, diag q_var) || N(0, I)), (N, d) -> (N,); derived in chapter 03."""
     q_mean, q_var = _check_q(q_mean, q_var, "q_var", positive=True)
     # KL = 1/2 * sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1)   (>= 0, one value per example)
-    return 0.5 * (q_mean**2 + q_var - torch.log(q_var) - 1.0).sum(-1)
+    return kl_normal_std(q_mean, torch.log(q_var))
 
 
 def kl_diag_to_gaussian(q_mean, q_var, p_mean, p_cov) -> torch.Tensor:
@@ -87,23 +89,31 @@ def mean_and_stderr(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return values.mean(0), values.std(0) / math.sqrt(values.shape[0])
 
 
-def elbo_monte_carlo(log_joint: Callable[[torch.Tensor], torch.Tensor], q_mean, q_logvar,
-                     n_samples: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Monte Carlo ELBO per example and its standard error, (N,) and (N,).
+def elbo_from_samples(log_joint: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, q_mean,
+                      q_logvar) -> tuple[torch.Tensor, torch.Tensor]:
+    """Monte Carlo ELBO per example from given samples z (S, N, d) of q, and its standard error: (N,), (N,).
 
     log_joint maps z (S, N, d) to log p(x_n, z_sn) (S, N); see `log_joint_fn` for a LinearGaussian.
     """
     if not callable(log_joint):
         raise TypeError(f"log_joint must be a callable z (S, N, d) -> (S, N), got {type(log_joint).__name__}")
     q_mean, q_logvar = _check_q(q_mean, q_logvar, "q_logvar", positive=False)
-    z = sample_q(q_mean, q_logvar, n_samples, generator)  # (S, N, d)
+    z = torch.as_tensor(z)
+    if z.ndim != 3 or z.shape[1:] != q_mean.shape:
+        raise ValueError(f"z: expected shape (S, {q_mean.shape[0]}, {q_mean.shape[1]}), got {tuple(z.shape)}")
     log_p = log_joint(z)
     if not isinstance(log_p, torch.Tensor) or log_p.shape != z.shape[:2]:
         got = tuple(log_p.shape) if isinstance(log_p, torch.Tensor) else type(log_p).__name__
         raise ValueError(f"log_joint(z) returned {got}, expected shape {tuple(z.shape[:2])}")
-    # ELBO_n ~= 1/S * sum_s [log p(x_n, z_s) - log q(z_s | x_n)],  z_s ~ q(z | x_n)
+    # ELBO_n ~= 1/S * sum_s [log p(x_n, z_s) - log q(z_s | x_n)],  z_s ~ q(z | x_n)   (mean over S only)
     log_w = log_p - log_normal_diag(z, q_mean, torch.exp(q_logvar))  # (S, N)
     return mean_and_stderr(log_w)
+
+
+def elbo_monte_carlo(log_joint: Callable[[torch.Tensor], torch.Tensor], q_mean, q_logvar,
+                     n_samples: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw n_samples z ~ q per example, then `elbo_from_samples`: ELBO estimate and standard error, (N,), (N,)."""
+    return elbo_from_samples(log_joint, sample_q(q_mean, q_logvar, n_samples, generator), q_mean, q_logvar)
 
 
 def log_joint_fn(model: LinearGaussian, x) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -127,18 +137,26 @@ def _check_model_q(model: LinearGaussian, x, q_mean, q_var):
     q_mean, q_var = _check_q(q_mean, q_var, "q_var", positive=True)
     x = _as_float(x, "x").to(q_mean.dtype)
     if x.shape[-1] != model.D or q_mean.shape[-1] != model.d or x.shape[0] != q_mean.shape[0]:
-        raise ValueError(f"x {tuple(x.shape)}, q_mean {tuple(q_mean.shape)}: expected (N, {model.D}) and (N, {model.d})")
+        raise ValueError(f"x {tuple(x.shape)}, q_mean {tuple(q_mean.shape)}: "
+                         f"expected (N, {model.D}) and (N, {model.d})")
     return x, q_mean, q_var
 
 
-def expected_log_likelihood_linear_gaussian(model: LinearGaussian, x, q_mean, q_var) -> torch.Tensor:
-    """Reconstruction term E_q[log p(x|z)] of the linear-Gaussian model in closed form -> (N,)."""
-    x, q_mean, q_var = _check_model_q(model, x, q_mean, q_var)
-    W, b, var = model.W.to(q_mean.dtype), model.b.to(q_mean.dtype), model.sigma**2
+def expected_log_likelihood_linear(x, q_mean, q_var, W, b, sigma) -> torch.Tensor:
+    """E_q[log N(x; W z + b, sigma^2 I)] in closed form, x (N, D), q (N, d) -> (N,); W, b, sigma may carry gradients."""
+    x, q_mean, q_var = _as_float(x, "x"), _as_float(q_mean, "q_mean"), _as_float(q_var, "q_var")
+    var = torch.as_tensor(sigma, dtype=q_mean.dtype) ** 2
     residual = x - q_mean @ W.T - b  # (N, D)
     spread = (q_var * (W**2).sum(0)).sum(-1)  # tr(W diag(v) W^T), (N,)
     # E_q log N(x; W z + b, s^2 I) = -D/2 log(2 pi s^2) - (||x - W mu - b||^2 + tr(W V W^T)) / (2 s^2)
-    return -0.5 * model.D * (LOG_2PI + math.log(var)) - ((residual**2).sum(-1) + spread) / (2 * var)
+    return -0.5 * x.shape[-1] * (LOG_2PI + torch.log(var)) - ((residual**2).sum(-1) + spread) / (2 * var)
+
+
+def expected_log_likelihood_linear_gaussian(model: LinearGaussian, x, q_mean, q_var) -> torch.Tensor:
+    """Reconstruction term E_q[log p(x|z)] of a LinearGaussian model in closed form -> (N,)."""
+    x, q_mean, q_var = _check_model_q(model, x, q_mean, q_var)
+    W, b = model.W.to(q_mean.dtype), model.b.to(q_mean.dtype)
+    return expected_log_likelihood_linear(x, q_mean, q_var, W, b, model.sigma)
 
 
 def elbo_linear_gaussian_closed_form(model: LinearGaussian, x, q_mean, q_var) -> torch.Tensor:

@@ -192,14 +192,8 @@ def _initial_index(name: str, values: list, initial: Mapping[str, Any] | None) -
     return matches[0]
 
 
-def frame_slider(render: Callable[..., Figure], params: Mapping[str, Sequence], *,
-                 labels: Mapping[str, str] | None = None, fmt: str | Callable[[Any], str] = "{:.3g}",
-                 width: int | None = None, dpi: int = 72, colors: int | None = 128,
-                 initial: Mapping[str, Any] | None = None, max_frames: int = MAX_FRAMES) -> StaticSlider:
-    """One image driven by one slider per parameter; renders every combination of values once.
-
-    params: ordered mapping name -> list of values; render(**values) must return a Figure (closed here).
-    """
+def _check_params(render, params, initial, max_frames: int) -> tuple[list[str], list[list]]:
+    """Validate frame_slider's inputs; return the parameter names and their lists of values."""
     if not callable(render):
         raise TypeError(f"render must be a callable returning a matplotlib Figure, got {type(render).__name__}")
     if not isinstance(params, Mapping) or len(params) == 0:
@@ -216,16 +210,29 @@ def frame_slider(render: Callable[..., Figure], params: Mapping[str, Sequence], 
     unknown = set(initial or {}) - set(names)
     if unknown:
         raise ValueError(f"initial names {sorted(unknown)} are not parameters; expected some of {names}")
-    show = _formatter(fmt)
-    pngs = []
-    for combo in itertools.product(*grid):
-        fig = render(**dict(zip(names, combo)))
-        if not isinstance(fig, Figure):
-            if isinstance(getattr(fig, "figure", None), Figure):
-                plt.close(fig.figure)
-            raise TypeError(f"render({dict(zip(names, combo))}) returned {type(fig).__name__}, expected a matplotlib Figure")
-        pngs.append(figure_png(fig, dpi=dpi, colors=colors))
-    labels = dict(labels or {})
+    return names, grid
+
+
+def _render_png(render, values: dict, dpi: int, colors: int | None) -> bytes:
+    fig = render(**values)
+    if not isinstance(fig, Figure):
+        if isinstance(getattr(fig, "figure", None), Figure):
+            plt.close(fig.figure)
+        raise TypeError(f"render({values}) returned {type(fig).__name__}, expected a matplotlib Figure")
+    return figure_png(fig, dpi=dpi, colors=colors)
+
+
+def frame_slider(render: Callable[..., Figure], params: Mapping[str, Sequence], *,
+                 labels: Mapping[str, str] | None = None, fmt: str | Callable[[Any], str] = "{:.3g}",
+                 width: int | None = None, dpi: int = 72, colors: int | None = 128,
+                 initial: Mapping[str, Any] | None = None, max_frames: int = MAX_FRAMES) -> StaticSlider:
+    """One image driven by one slider per parameter; renders every combination of values once.
+
+    params: ordered mapping name -> list of values; render(**values) must return a Figure (closed here).
+    """
+    names, grid = _check_params(render, params, initial, max_frames)
+    show, labels = _formatter(fmt), dict(labels or {})
+    pngs = [_render_png(render, dict(zip(names, combo)), dpi, colors) for combo in itertools.product(*grid)]
     group = {"shape": [len(v) for v in grid], "values": [[show(v) for v in vals] for vals in grid],
              "labels": [str(labels.get(n, n)) for n in names], "pngs": pngs,
              "initial": [_initial_index(n, v, initial) for n, v in zip(names, grid)]}
@@ -244,14 +251,8 @@ def _frame_png(frame, dpi: int, colors: int | None) -> bytes:
     return array_png(frame, colors=None)
 
 
-def traversal_slider(rows: Sequence[Sequence], *, labels: Sequence[str] | None = None,
-                     values: Sequence[Sequence] | None = None, fmt: str | Callable[[Any], str] = "{:.3g}",
-                     width: int | None = 112, dpi: int = 72, colors: int | None = 128,
-                     initial: Sequence[int] | None = None, max_frames: int = MAX_FRAMES) -> StaticSlider:
-    """N independent 1-D sliders; slider j swaps its own image among rows[j] (chapter 05 traversals).
-
-    Frames are Figures, PNG bytes, or image arrays (H, W) / (H, W, 3|4) (numpy or torch, [0, 1] or uint8).
-    """
+def _check_rows(rows, labels, values, initial, max_frames: int) -> tuple[list, list, list, list]:
+    """Validate traversal_slider's inputs; fill in default labels, values and initial indices."""
     if not isinstance(rows, (list, tuple)) or len(rows) == 0:
         raise ValueError("rows is empty: expected a list with one list of frames per slider")
     rows = [_check_values(f"rows[{j}]", r) for j, r in enumerate(rows)]
@@ -265,13 +266,25 @@ def traversal_slider(rows: Sequence[Sequence], *, labels: Sequence[str] | None =
     for name, seq in (("labels", labels), ("values", values), ("initial", initial)):
         if len(seq) != len(rows):
             raise ValueError(f"{name}: expected {len(rows)} entries (one per row), got {len(seq)}")
-    show = _formatter(fmt)
-    groups = []
     for j, row in enumerate(rows):
         if len(values[j]) != len(row):
             raise ValueError(f"values[{j}]: expected {len(row)} values (one per frame), got {len(values[j])}")
         if not 0 <= initial[j] < len(row):
             raise ValueError(f"initial[{j}] = {initial[j]}: expected an index in [0, {len(row) - 1}]")
-        groups.append({"shape": [len(row)], "values": [[show(v) for v in values[j]]], "labels": [str(labels[j])],
-                       "pngs": [_frame_png(f, dpi, colors) for f in row], "initial": [int(initial[j])]})
+    return rows, labels, values, initial
+
+
+def traversal_slider(rows: Sequence[Sequence], *, labels: Sequence[str] | None = None,
+                     values: Sequence[Sequence] | None = None, fmt: str | Callable[[Any], str] = "{:.3g}",
+                     width: int | None = 112, dpi: int = 72, colors: int | None = 128,
+                     initial: Sequence[int] | None = None, max_frames: int = MAX_FRAMES) -> StaticSlider:
+    """N independent 1-D sliders; slider j swaps its own image among rows[j] (chapter 05 traversals).
+
+    Frames are Figures, PNG bytes, or image arrays (H, W) / (H, W, 3|4) (numpy or torch, [0, 1] or uint8).
+    """
+    rows, labels, values, initial = _check_rows(rows, labels, values, initial, max_frames)
+    show = _formatter(fmt)
+    groups = [{"shape": [len(row)], "values": [[show(v) for v in values[j]]], "labels": [str(labels[j])],
+               "pngs": [_frame_png(f, dpi, colors) for f in row], "initial": [int(initial[j])]}
+              for j, row in enumerate(rows)]
     return _assemble(groups, width)

@@ -84,6 +84,26 @@ def test_sample_q_moments(setup):
     torch.testing.assert_close(z.var(0), q_var, rtol=0.02, atol=0)
 
 
+def test_elbo_from_samples_matches_manual_average(setup):
+    model, x, q_mean, q_var, g = setup
+    z = elbo.sample_q(q_mean, q_var.log(), 7, g)  # (7, 4, 2)
+    manual = torch.stack([model.log_joint(x, z[k]) for k in range(7)]) - torch.stack(
+        [torch.distributions.Normal(q_mean, q_var.sqrt()).log_prob(z[k]).sum(-1) for k in range(7)])
+    value, stderr = elbo.elbo_from_samples(elbo.log_joint_fn(model, x), z, q_mean, q_var.log())
+    torch.testing.assert_close(value, manual.mean(0))
+    torch.testing.assert_close(stderr, manual.std(0) / math.sqrt(7))
+
+
+def test_expected_log_likelihood_linear_gradients(setup):
+    model, x, q_mean, q_var, _ = setup
+    W = model.W.clone().requires_grad_(True)
+    log_s = torch.tensor(math.log(model.sigma), dtype=torch.float64, requires_grad=True)
+    value = elbo.expected_log_likelihood_linear(x, q_mean, q_var, W, model.b, log_s.exp())
+    torch.testing.assert_close(value, elbo.expected_log_likelihood_linear_gaussian(model, x, q_mean, q_var))
+    value.sum().backward()
+    assert W.grad is not None and log_s.grad is not None and torch.isfinite(W.grad).all()
+
+
 def test_mean_and_stderr():
     values = torch.tensor([[1.0, 2.0], [3.0, 6.0]])
     mean, stderr = elbo.mean_and_stderr(values)
@@ -109,5 +129,7 @@ def test_input_errors(setup):
         elbo.elbo_linear_gaussian_closed_form("model", x, q_mean, q_var)
     with pytest.raises(ValueError, match="p_cov"):
         elbo.kl_diag_to_gaussian(q_mean, q_var, torch.zeros(2), torch.eye(3))
+    with pytest.raises(ValueError, match="z: expected shape"):
+        elbo.elbo_from_samples(elbo.log_joint_fn(model, x), torch.zeros(5, 4, 3), q_mean, q_var.log())
     with pytest.raises(ValueError, match="at least 2 samples"):
         elbo.mean_and_stderr(torch.zeros(1, 3))

@@ -16,7 +16,7 @@ from course_utils import sliders  # noqa: E402
 
 def render(a, b=1.0):
     fig, ax = plt.subplots(figsize=(2, 1.5))
-    ax.plot([0, 1], [0, a * b])
+    ax.plot([0, 1], [a, b])
     ax.set_ylim(-3, 3)
     return fig
 
@@ -51,7 +51,7 @@ def test_every_frame_distinct_and_png():
 
 
 def test_frames_follow_c_order_and_deduplicate():
-    s = sliders.frame_slider(lambda a, b: render(a * b), {"a": [0.0, 1.0], "b": [0.0, 2.0]})
+    s = sliders.frame_slider(lambda a, b: render(a * b, 0.0), {"a": [0.0, 1.0], "b": [0.0, 2.0]})
     _, (data,) = tables(s)
     assert data["order"][0] == data["order"][1] == data["order"][2] != data["order"][3]
     assert len(data["frames"]) == 2
@@ -72,7 +72,7 @@ def test_deterministic_html():
 def test_ids_unique_across_sliders():
     one = sliders.frame_slider(render, PARAMS)
     two = sliders.frame_slider(render, {"a": [2.0, 3.0]})
-    ids = [re.findall(r'id="([^"]+)"', s.html) for s in (one, two)]
+    ids = [re.findall(r'\sid="([^"]+)"', s.html) for s in (one, two)]
     assert len(set(ids[0])) == len(ids[0]) and not set(ids[0]) & set(ids[1])
     assert one.slider_id in one.html and one.slider_id != two.slider_id
 
@@ -85,6 +85,16 @@ def test_traversal_rows():
     assert len(soup.select("div.cu-slider-group")) == 3 and len(soup.select("img.cu-slider-img")) == 3
     assert all(d["shape"] == [3] and len(d["frames"]) == 3 for d in datas)
     assert [lab.string for lab in soup.select("label")] == ["z1", "z2", "z3"]
+
+
+def test_traversal_accepts_figures_bytes_and_tensors():
+    import torch
+
+    png = sliders.array_png(np.zeros((3, 3)))
+    s = sliders.traversal_slider([[render(0.0), png, torch.ones(3, 3)]], labels=["z1"])
+    _, (data,) = tables(s)
+    assert len(data["frames"]) == 3 and base64.b64decode(data["frames"][data["order"][1]]) == png
+    assert plt.get_fignums() == []
 
 
 def test_errors():
