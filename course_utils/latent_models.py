@@ -2,6 +2,8 @@
 
 LinearGaussian: z ~ N(0, I_d), x | z ~ N(W z + b, sigma^2 I_D). Its evidence p(x) and posterior
 p(z|x) are Gaussian in closed form, so every approximation in the course can be checked against them.
+NonlinearGaussian: the same with a fixed nonlinear decoder f(z) (ring_decoder, RandomMLPDecoder):
+no closed form, so chapter 01 computes its evidence by brute force (course_utils.quadrature).
 """
 from __future__ import annotations
 
