@@ -9,7 +9,7 @@ import math
 
 import torch
 
-__all__ = ["two_moons", "rings", "spiral", "gaussian_mixture", "lift_matrix", "DATASETS"]
+__all__ = ["two_moons", "rings", "spiral", "gaussian_mixture", "lift_matrix", "grid_2d", "DATASETS"]
 
 
 def _check_n(n: int) -> None:
@@ -92,7 +92,7 @@ def gaussian_mixture(n: int, k: int = 8, radius: float = 1.5, std: float = 0.1, 
 
 
 def lift_matrix(D: int, d: int = 2, *, seed: int = 0) -> torch.Tensor:
-    """Random (D, d) matrix Q with orthonormal columns: x @ Q.T puts d-dim points on a plane in R^D (chapter 00)."""
+    """Random (D, d) matrix Q, orthonormal columns: x @ Q.T puts (n, d) points on a plane in R^D (chapter 00)."""
     for value, name in ((D, "D"), (d, "d")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -104,3 +104,20 @@ def lift_matrix(D: int, d: int = 2, *, seed: int = 0) -> torch.Tensor:
 
 
 DATASETS = {"two_moons": two_moons, "rings": rings, "spiral": spiral, "gaussian_mixture": gaussian_mixture}
+
+
+def grid_2d(xlim: tuple[float, float] = (-3.0, 3.0), ylim: tuple[float, float] = (-3.0, 3.0),
+            num: int = 201) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Regular float64 grid: points (num*num, 2) with x varying fastest, axes xs (num,), ys (num,) (chapter 00).
+
+    A function of the points reshaped to (num, num) is indexed [y, x], as `plt.contour(xs, ys, values)` expects.
+    """
+    if isinstance(num, bool) or not isinstance(num, int) or num < 2:
+        raise ValueError(f"num must be an int >= 2, got {num!r}")
+    for lim, name in ((xlim, "xlim"), (ylim, "ylim")):
+        if len(lim) != 2 or not all(math.isfinite(v) for v in lim) or not lim[0] < lim[1]:
+            raise ValueError(f"{name} must be (low, high) with finite low < high, got {lim!r}")
+    xs = torch.linspace(float(xlim[0]), float(xlim[1]), num, dtype=torch.float64)
+    ys = torch.linspace(float(ylim[0]), float(ylim[1]), num, dtype=torch.float64)
+    Y, X = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([X.reshape(-1), Y.reshape(-1)], dim=1), xs, ys
