@@ -46,6 +46,24 @@ def _atomic_write(target: Path, write) -> None:
             os.remove(tmp)
 
 
+def _dumps(meta: dict) -> str:
+    """JSON with indent 2, but each list of numbers on one line (long loss histories stay readable)."""
+    inline: dict[str, str] = {}
+
+    def mark(obj):
+        if isinstance(obj, dict):
+            return {k: mark(v) for k, v in obj.items()}
+        if isinstance(obj, list) and obj and all(type(v) in (int, float) for v in obj):
+            inline[f"@inline{len(inline)}@"] = json.dumps(obj)
+            return f"@inline{len(inline) - 1}@"
+        return obj
+
+    text = json.dumps(mark(meta), indent=2)
+    for key, value in inline.items():
+        text = text.replace(f'"{key}"', value)
+    return text + "\n"
+
+
 def save(model: torch.nn.Module, path: str | os.PathLike, *, extra: dict | None = None,
          dtype: torch.dtype | None = None) -> tuple[Path, Path]:
     """Write path.safetensors and path.json; dtype=torch.float16 halves the file (load casts back)."""
@@ -61,7 +79,7 @@ def save(model: torch.nn.Module, path: str | os.PathLike, *, extra: dict | None 
     meta = {"format": FORMAT, "class": name, "config": model.config, "sha256": sha256_of(weights),
             "stored_dtype": str(dtype or next(iter(tensors.values())).dtype).replace("torch.", ""),
             "torch_version": torch.__version__, "course_utils_version": __version__, "extra": extra or {}}
-    text = json.dumps(meta, indent=2, sort_keys=False) + "\n"
+    text = _dumps(meta)
     _atomic_write(description, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return weights, description
 

@@ -6,7 +6,8 @@
 - source="full": the standard 60,000 / 10,000 IDX files, downloaded once into a cache folder
   ($COURSE_DATA/mnist if set, else ~/.cache/course_utils/mnist), each checked by sha256 and
   written atomically (temporary file in the same folder, verify, os.replace).
-- source="auto": "full" when cached or downloadable, else "bundled" with one printed notice.
+- source="auto": "full" when all four files are cached or downloadable, else "bundled" with a
+  printed notice (once per session, in the notebook's language).
 """
 from __future__ import annotations
 
@@ -108,22 +109,36 @@ def _full(split, cache_dir, mirrors, sha256, timeout) -> tuple[np.ndarray, np.nd
     image_file, label_file = FILES[split]
     images = read_idx(download_file(image_file, folder, mirrors=mirrors, sha256=sha256, timeout=timeout))
     labels = read_idx(download_file(label_file, folder, mirrors=mirrors, sha256=sha256, timeout=timeout))
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+    if images.shape[1:] != (28, 28) or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"MNIST {split}: expected images (N, 28, 28) and labels (N,), "
                          f"got {images.shape} and {labels.shape}")
     return images, labels
 
 
 def _auto(split, cache_dir, mirrors, sha256, timeout) -> tuple[np.ndarray, np.ndarray]:
+    """Full MNIST if all four files are cached or downloadable (so train and test always match)."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     try:
-        return _full(split, cache_dir, mirrors, sha256, timeout)
+        for name in (*FILES["train"], *FILES["test"]):
+            download_file(name, folder, mirrors=mirrors, sha256=sha256, timeout=timeout)
+        return _full(split, folder, mirrors, sha256, timeout)
     except (DownloadError, OSError, ValueError) as err:
         reason = str(err).splitlines()[0]
-        print(tr(es=f"Aviso: no se pudo obtener MNIST completo ({reason}); se usa el subconjunto "
+        _notice_once(tr(es=f"Aviso: no se pudo obtener MNIST completo ({reason}); se usa el subconjunto "
                     "incluido de 5.000 dígitos reales (4.000 de entrenamiento / 1.000 de prueba).",
                  en=f"Notice: full MNIST is not available ({reason}); using the bundled subset of "
                     "5,000 real digits (4,000 train / 1,000 test)."))
         return _bundled(split)
+
+
+_shown: set[str] = set()
+
+
+def _notice_once(message: str) -> None:
+    """Print a notice the first time it occurs in this session (train and test loads share one)."""
+    if message not in _shown:
+        _shown.add(message)
+        print(message)
 
 
 def sha256_of(path: str | os.PathLike) -> str:

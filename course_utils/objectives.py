@@ -28,7 +28,7 @@ def negative_elbo(model, x: torch.Tensor, *, beta: float = 1.0,
 @torch.no_grad()
 def iwae_log_likelihood(model, x: torch.Tensor, k: int = 100, generator: torch.Generator | None = None,
                         chunk_size: int = 2**16) -> torch.Tensor:
-    """Importance-weighted estimate of log p(x) with k samples (Burda et al. 2015): (N,). Chapter 05.
+    """Importance-weighted estimate of log p(x) with k samples (Burda et al. 2015, arXiv:1509.00519): (N,). Chapter 05.
 
     Evaluation only (no gradients). Decodes at most `chunk_size` latent samples at a time.
     """

