@@ -44,3 +44,14 @@ def test_each_twin_is_executed_in_its_own_language(book, stem):
     en = (book / "notebooks" / "en" / f"{stem}.html").read_text(encoding="utf-8")
     assert "Entorno del curso" in es and "Course environment" not in es
     assert "Course environment" in en and "Entorno del curso" not in en
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_chapter_cites_the_course_bibliography(book, lang, stem):
+    page = (book / "notebooks" / lang / f"{stem}.html").read_text(encoding="utf-8")
+    bibliography = (book / "book" / "bibliography.html").read_text(encoding="utf-8")
+    keys = re.findall(r'href="\.\./\.\./book/bibliography\.html#cite-([\w-]+)"', page)
+    assert keys, "each chapter links its arXiv references to the bibliography"
+    for key in set(keys):
+        assert f'id="cite-{key}"' in bibliography, f"bibliography entry cite-{key} is missing"

@@ -1,4 +1,11 @@
-"""Local Sphinx extension for the course book: two fixes so pages load with a clean console.
+"""Local Sphinx extension for the course book.
+
+- Chapters cite the course bibliography: every arXiv id a chapter mentions (plain text or a link)
+  gets a link to its entry on the bibliography page (built from book/references.bib, whose entries
+  carry the ids `cite-<key>`). The notebooks keep plain references, readable in Colab too. An arXiv
+  id missing from references.bib is a build warning (an error under -W).
+
+Two fixes so pages load with a clean console:
 
 - Jupyter Book 1 registers sphinx-thebe's inline configuration script twice, so every page declared
   `const THEBE_JS_URL` twice and the browser reported a SyntaxError. Repeated scripts are dropped.
@@ -6,6 +13,59 @@
   "auto" (follow the reader's system setting) in the page context the theme's template reads.
 """
 from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.util import logging
+
+ARXIV_ID = re.compile(r"\b(\d{4}\.\d{4,5})\b")
+ARXIV_MENTION = re.compile(r"arXiv[:\s]*(\d{4}\.\d{4,5})", re.IGNORECASE)
+BIBLIOGRAPHY = "book/bibliography"
+logger = logging.getLogger(__name__)
+
+
+def _arxiv_keys(srcdir: str) -> dict[str, str]:
+    """arXiv id -> bibtex key, read from book/references.bib."""
+    text = Path(srcdir, "book", "references.bib").read_text(encoding="utf-8")
+    keys: dict[str, str] = {}
+    for entry in re.split(r"^@", text, flags=re.MULTILINE)[1:]:
+        key = entry.split("{", 1)[1].split(",", 1)[0].strip()
+        for arxiv in ARXIV_ID.findall(entry):
+            keys.setdefault(arxiv, key)
+    return keys
+
+
+def _bib_link(app, docname: str, key: str) -> nodes.reference:
+    uri = app.builder.get_relative_uri(docname, BIBLIOGRAPHY) + f"#cite-{key}"
+    link = nodes.reference("", "", internal=True, refuri=uri, reftitle=key, classes=["course-bib"])
+    link += nodes.Text("[bib]")
+    return link
+
+
+def link_arxiv_to_bibliography(app, doctree, docname) -> None:
+    if not docname.startswith("notebooks/") or app.builder.format != "html":
+        return
+    keys = _arxiv_keys(app.srcdir)
+    for text in list(doctree.findall(nodes.Text)):
+        parent = text.parent
+        if isinstance(parent, (nodes.literal, nodes.literal_block, nodes.math, nodes.math_block, nodes.raw)):
+            continue
+        found = [(m.group(1), m) for m in ARXIV_MENTION.finditer(text.astext())]
+        for arxiv, _ in found:
+            if arxiv not in keys:
+                logger.warning(f"arXiv:{arxiv} is cited in {docname} but missing from book/references.bib",
+                               location=(docname, text.line if hasattr(text, "line") else None))
+        links = [_bib_link(app, docname, keys[a]) for a, _ in found if a in keys]
+        if not links:
+            continue
+        anchor = parent if isinstance(parent, nodes.reference) else text
+        holder = anchor.parent
+        index = holder.index(anchor) + 1
+        for link in reversed(links):
+            holder.insert(index, link)
+            holder.insert(index, nodes.Text(" "))
 
 
 def _script_key(script) -> tuple:
@@ -33,6 +93,7 @@ def default_theme_mode(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    app.connect("doctree-resolved", link_arxiv_to_bibliography)
     app.connect("html-page-context", default_theme_mode, priority=900)
     app.connect("html-page-context", dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
