@@ -1,7 +1,7 @@
 """The built book in a real headless Chromium (Debian's chromium driven by Playwright), offline.
 
 Pages are served from 127.0.0.1; what they fetch from CDNs (MathJax, and require.js and the
-ipywidgets html-manager if a page uses them) is answered from npm-installed copies of the same
+ipywidgets html-manager if a page uses them) (and Font Awesome for animation buttons) is answered from npm-installed copies of the same
 packages, so the test needs no internet. Checked on every chapter page in both languages: no
 JavaScript errors, all math typeset without TeX errors, each slider moves its image, each animation
 has working controls, the language switch and the Colab launch link point at existing targets.
@@ -27,6 +27,8 @@ CDN = {
     "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.4/": ("requirejs@2.3.4", "requirejs/"),
     "https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@1.0.6/": (
         "@jupyter-widgets/html-manager@1.0.6", "@jupyter-widgets/html-manager/"),
+    # matplotlib's to_jshtml animations style their buttons with Font Awesome 4.4.0
+    "https://maxcdn.bootstrapcdn.com/font-awesome/4.4.0/": ("font-awesome@4.4.0", "font-awesome/"),
 }
 BADGE = b'<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20"><rect width="117" height="20" fill="#555"/></svg>'
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
