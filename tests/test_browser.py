@@ -1,8 +1,8 @@
 """The built book in a real headless Chromium (Debian's chromium driven by Playwright), offline.
 
-Pages are served from 127.0.0.1; what they fetch from CDNs (MathJax, and require.js and the
-ipywidgets html-manager if a page uses them) (and Font Awesome for animation buttons) is answered from npm-installed copies of the same
-packages, so the test needs no internet. Checked on every chapter page in both languages: no
+Pages are served from 127.0.0.1; what they fetch from CDNs (MathJax, Font Awesome for the
+animation buttons, and require.js and the ipywidgets html-manager if a page uses them) is answered
+from npm-installed copies of the same packages, so the test needs no internet. Checked on every chapter page in both languages: no
 JavaScript errors, all math typeset without TeX errors, each slider moves its image, each animation
 has working controls, the language switch and the Colab launch link point at existing targets.
 """
