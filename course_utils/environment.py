@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from importlib import metadata
 from dataclasses import asdict, dataclass
 
 import torch
@@ -45,11 +46,11 @@ class Environment:
 
 
 def _ipywidgets_major() -> int | None:
+    # Read the installed version without importing ipywidgets (only course_utils.widgets imports it).
     try:
-        import ipywidgets
-    except ImportError:
+        return int(metadata.version("ipywidgets").split(".")[0])
+    except metadata.PackageNotFoundError:
         return None
-    return int(ipywidgets.__version__.split(".")[0])
 
 
 def detect() -> Environment:
