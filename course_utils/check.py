@@ -146,9 +146,17 @@ def _value_message(arr, exp, name, lang, rtol, atol, case) -> str:
 def value(answer: Any, expected: Any, *, name: str, rtol: float = 1e-5, atol: float = 1e-7,
           lang: str | None = None) -> Feedback:
     """Check a number or array answer; prints and returns the feedback."""
-    fb = diagnose(answer, expected, name=name, rtol=rtol, atol=atol, lang=lang)
-    print(fb)
-    return fb
+    return _report(diagnose(answer, expected, name=name, rtol=rtol, atol=atol, lang=lang))
+
+
+def _call_student(student: Callable, args: tuple, name: str, lang: str) -> tuple[Any, Feedback | None]:
+    """Run the student's code; a placeholder or a crash becomes feedback instead of an exception."""
+    try:
+        return student(*args), None
+    except NotImplementedError:
+        return None, Feedback(False, [_msg(lang, "todo", name=name)], attempted=False)
+    except Exception as err:  # the student's bug, reported rather than raised
+        return None, Feedback(False, [_msg(lang, "error", name=name, err=f"{type(err).__name__}: {err}")])
 
 
 def function(student: Callable, reference: Callable, cases: Iterable[tuple], *, name: str,
@@ -163,23 +171,13 @@ def function(student: Callable, reference: Callable, cases: Iterable[tuple], *, 
     for i, args in enumerate(cases):
         if not isinstance(args, tuple):
             raise TypeError(f"case {i}: expected a tuple of arguments, got {type(args).__name__}")
-        try:
-            got = student(*args)
-        except NotImplementedError:
-            fb = Feedback(False, [_msg(lang, "todo", name=name)], attempted=False)
-            print(fb)
-            return fb
-        except Exception as err:  # the student's bug, reported rather than raised
-            fb = Feedback(False, [_msg(lang, "error", name=name, err=f"{type(err).__name__}: {err}")])
-            print(fb)
-            return fb
+        got, failed = _call_student(student, args, name, lang)
+        if failed is not None:
+            return _report(failed)
         fb = diagnose(got, reference(*args), name=name, rtol=rtol, atol=atol, case=i, lang=lang)
         if not fb.passed:
-            print(fb)
-            return fb
-    fb = Feedback(True, [_msg(lang, "pass", name=name)])
-    print(fb)
-    return fb
+            return _report(fb)
+    return _report(Feedback(True, [_msg(lang, "pass", name=name)]))
 
 
 def _random_gaussian_params(shapes, seed: int = 0):
@@ -206,12 +204,9 @@ def reparameterize(student: Callable, *, lang: str | None = None, n: int = 20000
     name = "reparameterize"
     mu = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64).repeat(n, 1).requires_grad_()
     logvar = torch.tensor([[0.0, 1.0, -2.0]], dtype=torch.float64).repeat(n, 1).requires_grad_()
-    try:
-        z = student(mu, logvar)
-    except NotImplementedError:
-        return _report(Feedback(False, [_msg(lang, "todo", name=name)], attempted=False))
-    except Exception as err:  # the student's bug, reported rather than raised
-        return _report(Feedback(False, [_msg(lang, "error", name=name, err=f"{type(err).__name__}: {err}")]))
+    z, failed = _call_student(student, (mu, logvar), name, lang)
+    if failed is not None:
+        return _report(failed)
     if not isinstance(z, torch.Tensor) or z.shape != mu.shape:
         got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
         return _report(Feedback(False, [_msg(lang, "shape", name=name, got=got, expected=tuple(mu.shape))]))
