@@ -31,7 +31,7 @@ test: $(VENV)/.installed
 	  echo "== tests (CI tier) took $$(( $$(date +%s) - start )) s =="; exit $$status
 
 parity: $(VENV)/.installed
-	$(BIN)/python -m course_utils.parity check
+	$(BIN)/python -m course_utils.instructor.parity check
 
 clean-notebooks: $(VENV)/.installed
-	$(BIN)/python -m course_utils.parity clean
+	$(BIN)/python -m course_utils.instructor.parity clean

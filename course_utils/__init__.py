@@ -1,6 +1,23 @@
-"""course_utils: the small package behind the course 'Variational autoencoders and world models'.
+r"""course_utils: the small package behind the course 'Variational autoencoders and world models'.
 
-Modules: config (tier, language, device, seed), environment (first-cell check), check (exercise
-feedback), plotting (figures), parity and authoring (twin notebooks es/en).
+Students read it beside the chapters (the notebooks print its source with `inspect.getsource`).
+Each formula has one home; the chapter that introduces it is named in every public docstring.
+
+Chapter -> where its code lives ("defined in"):
+
+  00 generative models, autoencoders   data.toy_2d
+  01 Bayes posterior, MLE              latent_models (LinearGaussian, NonlinearGaussian), quadrature
+  02 ELBO via Jensen                   elbo, gaussian (log_normal, sample, kl_normal_full), montecarlo
+  03 KL divergence with SymPy          gaussian (kl_normal_std, kl_normal), symbolic
+  04 reparameterization                gaussian (z_from_eps, reparameterize), estimators, montecarlo
+  05 VAE on MNIST                      models (MLPVAE, ConvVAE), losses, objectives, train, checkpoints,
+                                       data.mnist, display.sliders, display.widgets
+
+Math and models (what the chapters teach; `gaussian`, `losses` and `models` import only torch):
+  gaussian, losses, objectives, elbo, latent_models, quadrature, symbolic, estimators, montecarlo, models/
+Data: data/ (toy_2d, mnist, download).   Figures and interaction: display/ (plotting, sliders, widgets).
+Running the course: config (tier, language, device, seed), environment (first cell), check (exercise
+self-checks), train (`fit`), checkpoints (safetensors + JSON), files (atomic writes).
+Instructors only: instructor/ (parity of the es/en twins, authoring, pretrain of the shipped weights).
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"

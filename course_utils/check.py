@@ -190,7 +190,7 @@ def _random_gaussian_params(shapes, seed: int = 0):
 
 def kl(student: Callable, *, lang: str | None = None) -> Feedback:
     """Check a student's KL(N(mu, diag exp(logvar)) || N(0, I)) per example on random inputs (chapter 03)."""
-    from .losses import kl_normal_std
+    from .gaussian import kl_normal_std
 
     cases = _random_gaussian_params([(4, 3), (2, 5), (1, 1)])
     return function(student, kl_normal_std, cases, name="KL", rtol=1e-6, atol=1e-9, lang=lang)

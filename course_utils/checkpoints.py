@@ -6,17 +6,18 @@ The class is looked up by name in course_utils.models.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as save_bytes
 
 from . import __version__, models
-from .data import sha256_of
+from .files import atomic_write, atomic_write_text, sha256_of
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 FORMAT = "course_utils.checkpoint/1"
@@ -31,19 +32,6 @@ def _files(path: str | os.PathLike) -> tuple[Path, Path]:
     """(path.safetensors, path.json); a suffix .safetensors or .json on `path` is dropped first."""
     base = _base(path)
     return base.parent / f"{base.name}.safetensors", base.parent / f"{base.name}.json"
-
-
-def _atomic_write(target: Path, write) -> None:
-    """Call write(tmp_path) on a temporary file beside target, then os.replace it into place."""
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(handle)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _dumps(meta: dict) -> str:
@@ -75,12 +63,17 @@ def save(model: torch.nn.Module, path: str | os.PathLike, *, extra: dict | None 
     weights, description = _files(path)
     weights.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu", dtype or v.dtype).contiguous() for k, v in model.state_dict().items()}
-    _atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
-    meta = {"format": FORMAT, "class": name, "config": model.config, "sha256": sha256_of(weights),
+    blob = save_bytes(tensors, metadata={"format": "pt"})
+    meta = {"format": FORMAT, "class": name, "config": model.config, "sha256": hashlib.sha256(blob).hexdigest(),
             "stored_dtype": str(dtype or next(iter(tensors.values())).dtype).replace("torch.", ""),
             "torch_version": torch.__version__, "course_utils_version": __version__, "extra": extra or {}}
-    text = _dumps(meta)
-    _atomic_write(description, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    try:
+        text = _dumps(meta)  # everything is encoded before a file is touched
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"extra: every value must be JSON-encodable (str, int, float, bool, None, list, dict); "
+                        f"{err}") from err
+    atomic_write(weights, lambda tmp: Path(tmp).write_bytes(blob))
+    atomic_write_text(description, text)
     return weights, description
 
 
@@ -125,9 +118,13 @@ def _read_tensors(weights: Path, meta: dict) -> dict[str, torch.Tensor]:
         raise ValueError(f"{weights}: sha256 differs from the one recorded in the JSON; "
                          "the file is corrupt, truncated or from another checkpoint")
     try:
-        return load_file(weights)
+        tensors = load_file(weights)
     except (SafetensorError, OSError) as err:
         raise ValueError(f"{weights}: not a readable safetensors file, corrupt or truncated ({err})") from err
+    bad = sorted(k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all())
+    if bad:
+        raise ValueError(f"{weights}: tensors {bad[:5]} hold NaN or infinite values (a diverged training run?)")
+    return tensors
 
 
 def _check_tensors(model: torch.nn.Module, tensors: dict[str, torch.Tensor], source: Path) -> None:

@@ -3,14 +3,16 @@ r"""Monte Carlo gradient estimators of d/d(mu, logvar) E_{z ~ N(mu, diag exp(log
 Both estimators return PER-SAMPLE estimates, one row per draw z_l: their mean over the rows is the
 usual Monte Carlo gradient, their spread is the estimator's variance (what chapter 04 measures).
 f maps a batch of latent vectors z (n, d) to one value per row (n,) and must act row by row.
-Only torch is imported here.
+Only torch (and the torch-only gaussian and montecarlo modules) is imported here.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import torch
+
+from .gaussian import z_from_eps
+from .montecarlo import variance_and_stderr
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 Grads = tuple[torch.Tensor, torch.Tensor]
@@ -22,8 +24,6 @@ def _check_params(mu: torch.Tensor, logvar: torch.Tensor) -> None:
             raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
         if t.ndim != 1 or not t.is_floating_point():
             raise ValueError(f"{name}: expected a 1-D float tensor (d,), got shape {tuple(t.shape)} {t.dtype}")
-        if not torch.isfinite(t).all():
-            raise ValueError(f"{name}: holds NaN or infinite values")
     if mu.shape != logvar.shape:
         raise ValueError(f"shapes must match: mu{tuple(mu.shape)}, logvar{tuple(logvar.shape)}")
 
@@ -71,8 +71,7 @@ def reparam_grad(f: Objective, mu: torch.Tensor, logvar: torch.Tensor, n: int | 
     eps = _noise(mu, n, generator, eps)
     with torch.enable_grad():
         mu_n, logvar_n = _leaves(mu, logvar, eps.shape[0])
-        # z_l = mu + sigma * eps_l, sigma = exp(logvar / 2): a differentiable path from (mu, logvar) to z
-        z = mu_n + torch.exp(0.5 * logvar_n) * eps
+        z = z_from_eps(mu_n, logvar_n, eps)  # z_l = mu + sigma * eps_l: differentiable in (mu, logvar)
         fz = _evaluate(f, z)
         if not fz.requires_grad:
             raise ValueError("f(z) is not differentiable in z (no autograd graph): "
@@ -94,29 +93,12 @@ def score_function_grad(f: Objective, mu: torch.Tensor, logvar: torch.Tensor, n:
     with torch.enable_grad():
         mu_n, logvar_n = _leaves(mu, logvar, eps.shape[0])
         std_n = torch.exp(0.5 * logvar_n)
-        z = (mu_n + std_n * eps).detach()  # a plain sample: nothing flows back through z
+        z = z_from_eps(mu_n, logvar_n, eps).detach()  # a plain sample: nothing flows back through z
         fz = _evaluate(f, z).detach()
         log_q = torch.distributions.Normal(mu_n, std_n, validate_args=False).log_prob(z).sum(-1)  # log q(z_l), (n,)
         # g_l = (f(z_l) - b) * d log q(z_l) / d(mu, logvar) = (f - b) * (eps_l / sigma, (eps_l^2 - 1) / 2)
         grads = torch.autograd.grad(((fz - b) * log_q).sum(), (mu_n, logvar_n))
     return grads
-
-
-def mean_and_stderr(samples: torch.Tensor) -> Grads:
-    """Monte Carlo mean and its standard error s / sqrt(n) over the first axis: (n, ...) -> (...), (...)."""
-    if not isinstance(samples, torch.Tensor) or samples.ndim < 1 or samples.shape[0] < 2:
-        raise ValueError("samples: expected a tensor (n, ...) with n >= 2 rows")
-    return samples.mean(0), samples.std(0) / math.sqrt(samples.shape[0])
-
-
-def variance_and_stderr(samples: torch.Tensor) -> Grads:
-    """Sample variance and its standard error sqrt((m4 - s^4) / n) over the first axis: (n, ...) -> (...), (...)."""
-    if not isinstance(samples, torch.Tensor) or samples.ndim < 1 or samples.shape[0] < 2:
-        raise ValueError("samples: expected a tensor (n, ...) with n >= 2 rows")
-    centred = samples - samples.mean(0)
-    var = samples.var(0)
-    m4 = centred.pow(4).mean(0)
-    return var, ((m4 - var.pow(2)).clamp_min(0) / samples.shape[0]).sqrt()
 
 
 def estimator_variance(estimator: Callable[..., Grads], f: Objective, mu: torch.Tensor,

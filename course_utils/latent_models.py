@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-LOG_2PI = math.log(2 * math.pi)
+from .gaussian import log_normal
 
 
 def _as_2d(x: torch.Tensor, dim: int, name: str) -> torch.Tensor:
@@ -22,12 +22,6 @@ def _as_2d(x: torch.Tensor, dim: int, name: str) -> torch.Tensor:
     if x.ndim != 2 or x.shape[-1] != dim:
         raise ValueError(f"{name}: expected shape (N, {dim}) or ({dim},), got {tuple(x.shape)}")
     return x
-
-
-def log_normal_diag(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
-    """log N(x; mean, diag(var)) summed over the last axis -> (N,)."""
-    # log N = -1/2 * sum_j (log 2 pi + log var_j + (x_j - mean_j)^2 / var_j)
-    return -0.5 * (LOG_2PI + torch.log(var) + (x - mean) ** 2 / var).sum(-1)
 
 
 class LinearGaussian:
@@ -48,13 +42,13 @@ class LinearGaussian:
     def log_prior(self, z) -> torch.Tensor:
         """log p(z), z: (N, d) -> (N,)."""
         z = _as_2d(z, self.d, "z")
-        return log_normal_diag(z, torch.zeros_like(z), torch.ones_like(z))
+        return log_normal(z, torch.zeros_like(z), torch.zeros_like(z))  # log N(z; 0, I)
 
     def log_likelihood(self, x, z) -> torch.Tensor:
         """log p(x|z), x: (N, D) or (D,), z: (N, d) -> (N,)."""
         x, z = _as_2d(x, self.D, "x"), _as_2d(z, self.d, "z")
         mean = z @ self.W.T + self.b
-        return log_normal_diag(x, mean, torch.full_like(mean, self.sigma**2))
+        return log_normal(x, mean, torch.full_like(mean, 2 * math.log(self.sigma)))  # log N(x; mean, sigma^2 I)
 
     def log_joint(self, x, z) -> torch.Tensor:
         """log p(x, z) = log p(x|z) + log p(z) -> (N,)."""
@@ -103,13 +97,13 @@ class NonlinearGaussian:
     def log_prior(self, z) -> torch.Tensor:
         """log p(z), z: (N, d) -> (N,)."""
         z = _as_2d(z, self.d, "z")
-        return log_normal_diag(z, torch.zeros_like(z), torch.ones_like(z))
+        return log_normal(z, torch.zeros_like(z), torch.zeros_like(z))  # log N(z; 0, I)
 
     def log_likelihood(self, x, z) -> torch.Tensor:
         """log p(x|z) = log N(x; f(z), sigma^2 I), x: (N, D) or (D,), z: (N, d) -> (N,)."""
         x, z = _as_2d(x, self.D, "x"), _as_2d(z, self.d, "z")
         mean = self.decoder(z)
-        return log_normal_diag(x, mean, torch.full_like(mean, self.sigma**2))
+        return log_normal(x, mean, torch.full_like(mean, 2 * math.log(self.sigma)))  # log N(x; mean, sigma^2 I)
 
     def log_joint(self, x, z) -> torch.Tensor:
         """log p(x, z) = log p(x|z) + log p(z) -> (N,)."""

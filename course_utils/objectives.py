@@ -1,4 +1,4 @@
-r"""Training and evaluation objectives for VAEs with a Bernoulli decoder, chapter 05.
+r"""Training and evaluation objectives for VAEs with a Bernoulli decoder. Chapter 05.
 
 Every function returns one value per example (or per latent dimension); the caller reduces.
 `model` is any VAE with encode(x) -> (mu, logvar), decode(z) -> x_logits and
@@ -10,17 +10,18 @@ import math
 
 import torch
 
-from .losses import bernoulli_nll, gaussian_nll, kl_normal_std, reparameterize
+from .gaussian import kl_normal_std, kl_normal_std_per_dim, log_normal, reparameterize
+from .losses import bernoulli_nll
 
 
 def negative_elbo(model, x: torch.Tensor, *, beta: float = 1.0,
                   generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """-ELBO per example with one z ~ q(z|x): {'loss', 'recon', 'kl'}, each (N,). Chapter 05."""
-    x_logits, mu, logvar = model(x, generator=generator)  # (N, 1, 28, 28), (N, d), (N, d)
+    x_logits, mu, logvar = model(x, generator=generator)  # (N, C, H, W), (N, d), (N, d)
     recon = bernoulli_nll(x_logits, x.reshape(x_logits.shape))  # (N,)
     kl = kl_normal_std(mu, logvar)  # (N,)
     # -ELBO(x) = E_q[-log p(x|z)] + beta * KL(q(z|x) || p(z)) ~ recon + beta * kl   (>= -log p(x) when beta = 1)
-    #   recon: -log p(x|z) at one sample z, summed over the 784 pixels; kl: closed form, summed over
+    #   recon: -log p(x|z) at one sample z, summed over the pixels; kl: closed form, summed over
     #   the d latent dimensions; nothing averaged over the N examples (fit and evaluate take the mean).
     return {"loss": recon + beta * kl, "recon": recon, "kl": kl}
 
@@ -33,7 +34,7 @@ def iwae_log_likelihood(model, x: torch.Tensor, k: int = 100, generator: torch.G
     Evaluation only (no gradients). Decodes at most `chunk_size` latent samples at a time.
     """
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be a positive int (number of importance samples), got {k!r}")
+        raise ValueError(f"k: expected a positive int (number of importance samples), got {k!r}")
     mu, logvar = model.encode(x)  # (N, d) each
     x = x.reshape(len(x), -1)  # (N, D)
     per_chunk = max(1, chunk_size // len(x))
@@ -50,8 +51,8 @@ def _log_weights(model, x, mu, logvar, s, generator) -> torch.Tensor:
     z = reparameterize(mu_s, logvar_s, generator)  # (s * N, d)
     x_logits = model.decode(z).reshape(s * n, -1)  # (s * N, D)
     log_px_z = -bernoulli_nll(x_logits, x.repeat(s, 1))  # (s * N,)
-    log_pz = -gaussian_nll(torch.zeros_like(z), z)  # (s * N,), log N(z; 0, I)
-    log_qz_x = -gaussian_nll(mu_s, z, logvar_s)  # (s * N,), log N(z; mu, diag exp(logvar))
+    log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))  # (s * N,), log N(z; 0, I)
+    log_qz_x = log_normal(z, mu_s, logvar_s)  # (s * N,), log N(z; mu, diag exp(logvar))
     return (log_px_z + log_pz - log_qz_x).view(s, n)
 
 
@@ -63,4 +64,4 @@ def kl_per_dimension(model, x: torch.Tensor) -> torch.Tensor:
     """
     mu, logvar = model.encode(x)  # (N, d) each
     # KL_j = 1/2 * (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1), averaged over N; sum over j = mean KL
-    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1).mean(0)  # (d,)
+    return kl_normal_std_per_dim(mu, logvar).mean(0)  # (d,)

@@ -25,6 +25,8 @@ def _inputs(data, name: str = "data") -> torch.Tensor:
         raise TypeError(f"{name}: expected a tensor x (N, ...) or a tuple (x, y), got {type(x).__name__}")
     if x.ndim < 2 or len(x) == 0:
         raise ValueError(f"{name}: expected x of shape (N, ...) with N >= 1, got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name}: expected floating-point images, got dtype {x.dtype} (use x.float() / 255)")
     return x
 
 
@@ -54,12 +56,12 @@ def evaluate(model: torch.nn.Module, data, loss_fn: LossFn, batch_size: int = 10
     x = _inputs(data)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    device = next(model.parameters()).device
+    device, dtype = next(model.parameters()).device, next(model.parameters()).dtype
     was_training = model.training
     model.eval()
     sums: dict[str, torch.Tensor] = {}
     for start in range(0, len(x), batch_size):
-        losses = loss_fn(model, x[start:start + batch_size].to(device))
+        losses = loss_fn(model, x[start:start + batch_size].to(device, dtype))
         _check_losses(losses, "evaluate")
         for key, value in losses.items():
             sums[key] = sums.get(key, 0) + value.detach().double().sum()
@@ -93,7 +95,8 @@ def _train_epoch(model, x, loss_fn, optimizer, batch_size, generator, epoch) -> 
 
 def fit(model: torch.nn.Module, data, loss_fn: LossFn, *, epochs: int, batch_size: int = 128,
         lr: float = 1e-3, test_data=None, device: str | torch.device | None = None, seed: int = 0,
-        progress: bool = True, live_plot: bool = False, log_every: int | None = None) -> dict[str, list[float]]:
+        progress: bool = True, log_every: int | None = None,
+        on_epoch: Callable[[int, dict[str, list[float]]], None] | None = None) -> dict[str, list[float]]:
     """Train with Adam on mean(loss_fn(model, x)["loss"]); return per-epoch means of every key. Chapter 05.
 
     history[key][e] is the mean over the training examples during epoch e+1 (the model changes
@@ -103,26 +106,31 @@ def fit(model: torch.nn.Module, data, loss_fn: LossFn, *, epochs: int, batch_siz
     device=None picks config.device() (CUDA, Apple MPS or CPU); the data move there once.
     Adam is fused into one kernel where torch allows it (much faster steps on CPU).
     Raises FloatingPointError, naming the epoch, step and keys, as soon as a loss is NaN or inf.
-    log_every=k prints one line of means every k epochs. The model trains on `device` and is moved
+    log_every=k prints one line of means every k epochs. on_epoch(epoch, history), if given, is called
+    after each epoch (e.g. course_utils.display.plotting.LiveLossPlot() redraws the curves). The model trains on `device` and is moved
     back to the device it came from (usually the CPU) at the end, in train mode; each call starts
     a fresh Adam.
     """
     _check_fit_arguments(epochs, batch_size, lr, log_every)
+    if on_epoch is not None and not callable(on_epoch):
+        raise TypeError(f"on_epoch: expected a callable (epoch, history) or None, got {type(on_epoch).__name__}")
     generator = config.seed_everything(seed)
     device = torch.device(device) if device is not None else config.device()
     home = next(model.parameters()).device
-    x = _inputs(data).to(device)
-    x_test = _inputs(test_data, "test_data").to(device) if test_data is not None else None
+    dtype = next(model.parameters()).dtype  # data are cast to the model's dtype (float64 arrays -> float32)
+    x = _inputs(data).to(device, dtype)
+    x_test = _inputs(test_data, "test_data").to(device, dtype) if test_data is not None else None
     optimizer = _adam(model.to(device).train(), lr)
     history: dict[str, list[float]] = {}
-    plot = _LivePlot() if live_plot else None
     bar = tqdm(range(1, epochs + 1), desc="epoch", disable=not progress, leave=True)
     try:
         for epoch in bar:
             means = _epoch(model, x, x_test, loss_fn, optimizer, batch_size, generator, epoch)
             for key, value in means.items():
                 history.setdefault(key, []).append(value)
-            _report(bar, means, epoch, log_every, plot, history)
+            _report(bar, means, epoch, log_every)
+            if on_epoch is not None:
+                on_epoch(epoch, history)
     finally:
         bar.close()
         model.to(home)
@@ -157,62 +165,9 @@ def _check_fit_arguments(epochs, batch_size, lr, log_every) -> None:
         raise ValueError(f"log_every must be None or a positive int, got {log_every!r}")
 
 
-def _report(bar, means, epoch, log_every, plot, history) -> None:
+def _report(bar, means, epoch, log_every) -> None:
     shown = {k: v for k, v in means.items() if k != "seconds"}
     bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
     if log_every and epoch % log_every == 0:
         text = ", ".join(f"{k} {v:.4g}" for k, v in shown.items())
         tqdm.write(f"epoch {epoch}: {text} ({means['seconds']:.2f} s)")
-    if plot is not None:
-        plot.update(history)
-
-
-class _LivePlot:
-    """A loss-curve figure redrawn after each epoch in a notebook (display handle); inert elsewhere."""
-
-    def __init__(self):
-        self.handle = None
-        try:
-            from IPython import get_ipython
-
-            shell = get_ipython()
-        except ImportError:
-            shell = None
-        self.active = shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
-
-    def update(self, history: dict[str, list[float]]) -> None:
-        if not self.active:
-            return
-        from IPython.display import Image, display
-
-        image = Image(data=_curves_png(history))
-        if self.handle is None:
-            self.handle = display(image, display_id=True)
-        else:
-            self.handle.update(image)
-
-
-def _curves_png(history: dict[str, list[float]]) -> bytes:
-    """PNG of one line per history key (all but 'seconds') against the epoch, drawn off-screen (Agg)."""
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    fig = Figure(figsize=(6, 3.5))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    train_keys = [k for k in history if k != "seconds" and not k.startswith("test_")]
-    for color, key in enumerate(train_keys):
-        for name, style in ((key, "-"), (f"test_{key}", "--")):
-            if name in history:
-                ax.plot(range(1, len(history[name]) + 1), history[name], style, color=f"C{color}", label=name)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    return buffer.getvalue()

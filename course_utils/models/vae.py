@@ -1,24 +1,36 @@
-"""Two VAEs for 1 x 28 x 28 images (MNIST), chapter 05: an MLP and a small convolutional one.
+"""Two VAEs for images (N, C, H, W): an MLP and a convolutional one. Chapter 05 (MNIST, 1 x 28 x 28).
 
 Encoders return the parameters of q(z|x) = N(mu, diag exp(logvar)); decoders return the logits of
 p(x|z) = Bernoulli(sigmoid(x_logits)) (never a sigmoid inside: the loss uses the _with_logits form).
 `forward` samples one z per example with the reparameterization of chapter 04.
-Only torch (and the torch-only losses module) is imported here.
+Inputs get cheap metadata checks (type, dtype, shape), never checks that read their values.
+Only torch (and the torch-only gaussian module) is imported here.
 """
 from __future__ import annotations
+
+import math
+from typing import Sequence
 
 import torch
 from torch import nn
 
-from ..losses import reparameterize
+from ..gaussian import reparameterize
 
-IMAGE_SHAPE = (1, 28, 28)
+MNIST_SHAPE = (1, 28, 28)
 
 
 def _positive_ints(**values: int) -> None:
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+            raise ValueError(f"{name}: expected a positive int, got {value!r}")
+
+
+def _image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
+    """(C, H, W) as a tuple of positive ints (a JSON list from a checkpoint is accepted)."""
+    shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else ()
+    if len(shape) != 3 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape):
+        raise ValueError(f"image_shape: expected (C, H, W), three positive ints, got {image_shape!r}")
+    return shape
 
 
 def _check_tensor(name: str, t: torch.Tensor) -> None:
@@ -29,22 +41,27 @@ def _check_tensor(name: str, t: torch.Tensor) -> None:
 
 
 class VAEBase(nn.Module):
-    """What both VAEs share: forward = encode, reparameterize, decode; input checks."""
+    """What both VAEs share: forward = encode, reparameterize, decode; input checks. Chapter 05."""
 
     z_dim: int
+    image_shape: tuple[int, int, int]
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
-        """(N, 1, 28, 28) -> x_logits (N, 1, 28, 28), mu (N, z_dim), logvar (N, z_dim)."""
+        """(N, C, H, W) -> x_logits (N, C, H, W), mu (N, z_dim), logvar (N, z_dim). Chapter 05."""
         mu, logvar = self.encode(x)  # (N, z_dim) each
         z = reparameterize(mu, logvar, generator)  # (N, z_dim), z = mu + sigma * eps
         return self.decode(z), mu, logvar
 
     def _images(self, x: torch.Tensor) -> torch.Tensor:
         _check_tensor("x", x)
-        n = x.shape[0] if x.ndim else 0
-        if tuple(x.shape[1:]) not in (IMAGE_SHAPE, (784,)) or n == 0:
-            raise ValueError(f"x: expected shape (N, 1, 28, 28) or (N, 784) with N >= 1, got {tuple(x.shape)}")
-        return x.reshape(n, *IMAGE_SHAPE)  # (N, 1, 28, 28)
+        n, flat = (x.shape[0] if x.ndim else 0), math.prod(self.image_shape)
+        if tuple(x.shape[1:]) not in (self.image_shape, (flat,)) or n == 0:
+            raise ValueError(f"x: expected shape (N, {', '.join(map(str, self.image_shape))}) or (N, {flat}) "
+                             f"with N >= 1, got {tuple(x.shape)}")
+        if next(self.parameters()).dtype != x.dtype:
+            raise TypeError(f"x: dtype {x.dtype} differs from the model's {next(self.parameters()).dtype} "
+                            "(torch.from_numpy gives float64: use x.float())")
+        return x.reshape(n, *self.image_shape)  # (N, C, H, W)
 
     def _latents(self, z: torch.Tensor) -> torch.Tensor:
         _check_tensor("z", z)
@@ -54,14 +71,13 @@ class VAEBase(nn.Module):
 
 
 class MLPVAE(VAEBase):
-    """x (784) -> hidden -> (mu, logvar) (z_dim each); z -> hidden -> x_logits (784). pytorch/examples' VAE."""
+    """x (C*H*W) -> hidden -> (mu, logvar) (z_dim each); z -> hidden -> x_logits. pytorch/examples' VAE. Chapter 05."""
 
-    def __init__(self, x_dim: int = 784, hidden: int = 400, z_dim: int = 20):
+    def __init__(self, image_shape: Sequence[int] = MNIST_SHAPE, hidden: int = 400, z_dim: int = 20):
         super().__init__()
-        _positive_ints(x_dim=x_dim, hidden=hidden, z_dim=z_dim)
-        if x_dim != 784:
-            raise ValueError(f"x_dim must be 784 (= 1 x 28 x 28 MNIST pixels), got {x_dim}")
-        self.x_dim, self.hidden, self.z_dim = x_dim, hidden, z_dim
+        _positive_ints(hidden=hidden, z_dim=z_dim)
+        self.image_shape, self.hidden, self.z_dim = _image_shape(image_shape), hidden, z_dim
+        x_dim = math.prod(self.image_shape)
         self.encoder_hidden = nn.Linear(x_dim, hidden)
         self.encoder_mu = nn.Linear(hidden, z_dim)
         self.encoder_logvar = nn.Linear(hidden, z_dim)
@@ -71,51 +87,65 @@ class MLPVAE(VAEBase):
     @property
     def config(self) -> dict:
         """Constructor keyword arguments (JSON-able), saved with checkpoints."""
-        return {"x_dim": self.x_dim, "hidden": self.hidden, "z_dim": self.z_dim}
+        return {"image_shape": list(self.image_shape), "hidden": self.hidden, "z_dim": self.z_dim}
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (N, 1, 28, 28) or (N, 784) -> mu, logvar, each (N, z_dim)."""
-        x = self._images(x).flatten(1)  # (N, 784)
+        """x (N, C, H, W) or (N, C*H*W) -> mu, logvar, each (N, z_dim). Chapter 05."""
+        x = self._images(x).flatten(1)  # (N, C*H*W)
         h = torch.relu(self.encoder_hidden(x))  # (N, hidden)
         return self.encoder_mu(h), self.encoder_logvar(h)  # (N, z_dim), (N, z_dim)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z (N, z_dim) -> x_logits (N, 1, 28, 28), the logits of Bernoulli pixel probabilities."""
+        """z (N, z_dim) -> x_logits (N, C, H, W), the logits of Bernoulli pixel probabilities. Chapter 05."""
         h = torch.relu(self.decoder_hidden(self._latents(z)))  # (N, hidden)
-        return self.decoder_logits(h).view(-1, *IMAGE_SHAPE)  # (N, 1, 28, 28)
+        return self.decoder_logits(h).view(-1, *self.image_shape)  # (N, C, H, W)
+
+
+def _halvings(image_shape: tuple[int, int, int]) -> int:
+    """How many stride-2 layers fit: halve H and W while both are even and stay >= 4 (28 -> 2, 64 -> 4)."""
+    _, h, w = image_shape
+    n = 0
+    while h % 2 == 0 and w % 2 == 0 and min(h, w) // 2 >= 4:
+        h, w, n = h // 2, w // 2, n + 1
+    return n
 
 
 class ConvVAE(VAEBase):
-    """Two stride-2 convolutions (28 -> 14 -> 7) to (mu, logvar); two transposed ones back to 28 x 28 logits."""
+    """Stride-2 convolutions (28 -> 14 -> 7; 64 -> 32 -> 16 -> 8 -> 4), channels doubling; mirrored back. Chapter 05."""
 
-    def __init__(self, z_dim: int = 16, channels: int = 32):
+    def __init__(self, image_shape: Sequence[int] = MNIST_SHAPE, z_dim: int = 16, channels: int = 32):
         super().__init__()
         _positive_ints(z_dim=z_dim, channels=channels)
-        self.z_dim, self.channels = z_dim, channels
-        c, flat = channels, 2 * channels * 7 * 7
-        self.encoder_conv = nn.Sequential(
-            nn.Conv2d(1, c, 4, stride=2, padding=1), nn.ReLU(),  # (N, c, 14, 14)
-            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.ReLU(),  # (N, 2c, 7, 7)
-        )
+        self.image_shape, self.z_dim, self.channels = _image_shape(image_shape), z_dim, channels
+        c_in, h, w = self.image_shape
+        layers = _halvings(self.image_shape)
+        if layers == 0:
+            raise ValueError(f"image_shape: H and W must be even and at least 8 for a stride-2 layer, got {image_shape!r}")
+        widths = [c_in] + [channels * 2**i for i in range(layers)]  # e.g. 1, 32, 64
+        self.feature_shape = (widths[-1], h >> layers, w >> layers)  # e.g. (64, 7, 7)
+        flat = math.prod(self.feature_shape)
+        down, up = [], []
+        for a, b in zip(widths[:-1], widths[1:]):
+            down += [nn.Conv2d(a, b, 4, stride=2, padding=1), nn.ReLU()]  # halves H and W
+        for a, b in zip(widths[:0:-1], widths[-2::-1]):
+            up += [nn.ConvTranspose2d(a, b, 4, stride=2, padding=1), nn.ReLU()]  # doubles H and W
+        self.encoder_conv = nn.Sequential(*down)
         self.encoder_mu = nn.Linear(flat, z_dim)
         self.encoder_logvar = nn.Linear(flat, z_dim)
         self.decoder_hidden = nn.Linear(z_dim, flat)
-        self.decoder_deconv = nn.Sequential(
-            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.ReLU(),  # (N, c, 14, 14)
-            nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),  # (N, 1, 28, 28)
-        )
+        self.decoder_deconv = nn.Sequential(*up[:-1])  # no ReLU after the last layer: logits
 
     @property
     def config(self) -> dict:
         """Constructor keyword arguments (JSON-able), saved with checkpoints."""
-        return {"z_dim": self.z_dim, "channels": self.channels}
+        return {"image_shape": list(self.image_shape), "z_dim": self.z_dim, "channels": self.channels}
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (N, 1, 28, 28) or (N, 784) -> mu, logvar, each (N, z_dim)."""
-        h = self.encoder_conv(self._images(x)).flatten(1)  # (N, 2c * 7 * 7)
+        """x (N, C, H, W) or (N, C*H*W) -> mu, logvar, each (N, z_dim). Chapter 05."""
+        h = self.encoder_conv(self._images(x)).flatten(1)  # (N, c_L * H_L * W_L)
         return self.encoder_mu(h), self.encoder_logvar(h)  # (N, z_dim), (N, z_dim)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z (N, z_dim) -> x_logits (N, 1, 28, 28)."""
-        h = torch.relu(self.decoder_hidden(self._latents(z)))  # (N, 2c * 7 * 7)
-        return self.decoder_deconv(h.view(-1, 2 * self.channels, 7, 7))  # (N, 1, 28, 28)
+        """z (N, z_dim) -> x_logits (N, C, H, W). Chapter 05."""
+        h = torch.relu(self.decoder_hidden(self._latents(z)))  # (N, c_L * H_L * W_L)
+        return self.decoder_deconv(h.view(-1, *self.feature_shape))  # (N, C, H, W)

@@ -1,6 +1,6 @@
 """Training entry point that produces the shipped weights in course_utils/pretrained/. Chapter 05.
 
-    python -m course_utils.pretrain mnist_mlp_vae --z-dim 2 --epochs 100
+    python -m course_utils.instructor.pretrain mnist_mlp_vae --z-dim 2 --epochs 100
 
 trains on MNIST (the bundled 4,000-image split unless --source says otherwise), evaluates on the
 test split, and writes OUT.safetensors + OUT.json with the command, the losses and the history.
@@ -16,17 +16,17 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoints
-from .data import load_mnist
-from .models import ConvVAE, MLPVAE
-from .objectives import iwae_log_likelihood, negative_elbo
-from .train import evaluate, fit
+from .. import checkpoints
+from ..data import load_mnist
+from ..models import ConvVAE, MLPVAE
+from ..objectives import iwae_log_likelihood, negative_elbo
+from ..train import evaluate, fit
 
 RECIPES = {"mnist_mlp_vae": MLPVAE, "mnist_conv_vae": ConvVAE}
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.pretrain", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.pretrain", description=__doc__.split("\n")[0])
     parser.add_argument("recipe", choices=sorted(RECIPES))
     parser.add_argument("--z-dim", type=int, default=20)
     parser.add_argument("--hidden", type=int, default=400, help="MLP hidden width (mnist_mlp_vae)")
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = _parser().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    out = args.out or Path(__file__).parent / "pretrained" / f"{args.recipe}_z{args.z_dim}"
+    out = args.out or checkpoints.PRETRAINED / f"{args.recipe}_z{args.z_dim}"
     x, _ = load_mnist("train", source=args.source)
     x = x[:args.train_size] if args.train_size else x
     x_test, _ = load_mnist("test", source=args.source)
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
     history = fit(model, x, lambda m, xb: negative_elbo(m, xb, beta=args.beta), epochs=args.epochs,
                   batch_size=args.batch_size, lr=args.lr, test_data=x_test, seed=args.seed, log_every=10)
     dtype = torch.float16 if args.dtype == "float16" else torch.float32
-    extra = {"command": shlex.join(["python", "-m", "course_utils.pretrain", *argv]),
+    extra = {"command": shlex.join(["python", "-m", "course_utils.instructor.pretrain", *argv]),
              "data": f"MNIST {args.source}: {len(x)} train / {len(x_test)} test images",
              "train_seconds": round(time.perf_counter() - start, 1),
              "train_cpu_seconds": round(time.process_time() - cpu_start, 1),

@@ -3,16 +3,16 @@
 The only module that imports ipywidgets, and nothing in the package imports it. It uses only what
 ipywidgets 7.7.x (Colab) and 8.x (JupyterLab) share: FloatSlider, Image, Label, VBox/HBox, Layout
 and `observe` (no Stack, no jslink). The pure helpers (checks, decoding, PNG encoding) need no
-ipywidgets and are tested on their own. In a static page with no kernel use `course_utils.sliders`.
+ipywidgets and are tested on their own. In a static page with no kernel use `course_utils.display.sliders`.
 """
 from __future__ import annotations
 
-import io
 from typing import Any, Sequence
 
 import numpy as np
 import torch
-from PIL import Image as PILImage
+
+from .plotting import array_png
 
 MAX_DEFAULT_DIMS = 10
 
@@ -79,28 +79,9 @@ def decode_image(model: Any, z: torch.Tensor, logits: bool = True) -> np.ndarray
     return image.numpy()
 
 
-def to_png(image: np.ndarray, scale: int = 5) -> bytes:
-    """PNG bytes of an image in [0, 1] ((H, W) or (H, W, 3)), enlarged `scale` times with sharp pixels."""
-    if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale: expected an int >= 1, got {scale!r}")
-    image = np.asarray(image, dtype=np.float64)
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] != 3):
-        raise ValueError(f"image: expected shape (H, W) or (H, W, 3), got {image.shape}")
-    pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-    pixels = pixels.repeat(scale, axis=0).repeat(scale, axis=1)
-    buffer = io.BytesIO()
-    PILImage.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def decode_to_png(model: Any, z: Any, scale: int = 5, logits: bool = True) -> bytes:
     """PNG bytes of the image decoded from one latent point z (z_dim,)."""
-    return to_png(decode_image(model, z, logits=logits), scale=scale)
-
-
-def png_to_array(png: bytes) -> np.ndarray:
-    """Read PNG bytes back to a uint8 array (for tests and checks)."""
-    return np.asarray(PILImage.open(io.BytesIO(png)))
+    return array_png(decode_image(model, z, logits=logits), scale=scale)
 
 
 def latent_traversal(model: Any, z0: Any = None, dims: Sequence[int] | None = None, *,

@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import io
 import itertools
 import json
 import warnings
@@ -38,6 +37,8 @@ from typing import Any, Callable, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+
+from .plotting import array_png, figure_png
 
 MAX_FRAMES = 150  #: frames per slider output; beyond this, raise (pass max_frames= to change)
 MAX_BYTES = 3_000_000  #: warn when one output's HTML is larger than this
@@ -75,45 +76,6 @@ class StaticSlider:
 
     def __repr__(self) -> str:
         return f"StaticSlider(id={self.slider_id!r}, frames={self.n_frames}, {self.nbytes / 1000:.0f} kB)"
-
-
-def figure_png(fig: Figure, dpi: int = 72, colors: int | None = 128) -> bytes:
-    """PNG bytes of a figure (closed afterwards); colors=k quantizes to a k-colour palette (smaller)."""
-    if not isinstance(fig, Figure):
-        raise TypeError(f"expected a matplotlib Figure, got {type(fig).__name__}")
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    finally:
-        plt.close(fig)
-    return _quantize(buf.getvalue(), colors)
-
-
-def array_png(image, colors: int | None = None) -> bytes:
-    """PNG bytes of an image array (H, W) or (H, W, 3|4), floats in [0, 1] or uint8."""
-    from PIL import Image
-
-    arr = np.asarray(image)
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
-        raise ValueError(f"image: expected shape (H, W) or (H, W, 3|4), got {arr.shape}")
-    if arr.dtype != np.uint8:
-        arr = (np.clip(arr.astype(np.float64), 0.0, 1.0) * 255).round().astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG", optimize=True)
-    return _quantize(buf.getvalue(), colors)
-
-
-def _quantize(png: bytes, colors: int | None) -> bytes:
-    if colors is None:
-        return png
-    from PIL import Image
-
-    if not isinstance(colors, int) or not 2 <= colors <= 256:
-        raise ValueError(f"colors must be an int in [2, 256] or None, got {colors!r}")
-    image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=colors)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
 
 
 def _check_values(name: str, values) -> list:

@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import config
+from .. import config
+from ..files import atomic_write_text
 from .parity import LANGS, cell_hash, clean_notebook
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def colab_url(lang: str, name: str) -> str:
@@ -87,6 +88,6 @@ def write_twins(name: str, cells: list[tuple], root: Path = NOTEBOOKS) -> tuple[
         path = root / lang / name
         path.parent.mkdir(parents=True, exist_ok=True)
         nb = clean_notebook(_notebook(out[lang], lang, name.removesuffix(".ipynb")))
-        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
         paths.append(path)
     return paths[0], paths[1]

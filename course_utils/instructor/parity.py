@@ -1,10 +1,10 @@
 """Twin-notebook checks: es/en must share cells, code and display math; translations must be fresh.
 
 Command line (run from the repository root):
-    python -m course_utils.parity check            # all problems, exit 1 if any
-    python -m course_utils.parity stamp NAME       # after re-translating: record both texts' hashes
-    python -m course_utils.parity sync-code NAME --from es   # copy code cells to the other twin
-    python -m course_utils.parity clean            # strip outputs and execution counts
+    python -m course_utils.instructor.parity check            # all problems, exit 1 if any
+    python -m course_utils.instructor.parity stamp NAME       # after re-translating: record both texts' hashes
+    python -m course_utils.instructor.parity sync-code NAME --from es   # copy code cells to the other twin
+    python -m course_utils.instructor.parity clean            # strip outputs and execution counts
 """
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..files import atomic_write_text
 
 LANGS = ("es", "en")
 _VOLATILE_CELL_KEYS = ("execution", "collapsed", "scrolled", "ExecuteTime", "jupyter")
@@ -129,7 +131,7 @@ def check_tree(root: Path) -> list[Problem]:
 
 
 def _save(path: Path, nb: dict) -> None:
-    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def stamp(root: Path, name: str) -> int:
@@ -167,7 +169,7 @@ def sync_code(root: Path, name: str, source_lang: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.parity", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.parity", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["check", "stamp", "sync-code", "clean"])
     parser.add_argument("name", nargs="?", help="notebook file name, e.g. 02_elbo.ipynb")
@@ -176,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("stamp", "sync-code") and not args.name:
         parser.error(f"{args.command} needs a notebook name")
+    missing = [str(args.root / lang) for lang in LANGS if not (args.root / lang).is_dir()]
+    if missing:
+        parser.error(f"--root {args.root}: expected a folder with es/ and en/ notebook folders; missing {missing}")
     if args.command == "check":
         problems = check_tree(args.root)
         for p in problems:

@@ -5,17 +5,14 @@
   split once, stratified by digit: 4,000 train / 1,000 test (400 / 100 per digit).
 - source="full": the standard 60,000 / 10,000 IDX files, downloaded once into a cache folder
   ($COURSE_DATA/mnist if set, else ~/.cache/course_utils/mnist), each checked by sha256 and
-  written atomically (temporary file in the same folder, verify, os.replace).
+  written atomically (see course_utils.data.download).
 - source="auto": "full" when all four files are cached or downloadable, else "bundled" with a
   printed notice (once per session, in the notebook's language).
 """
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
-import tempfile
-import urllib.request
 from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -23,7 +20,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from .config import tr
+from ..config import tr
+from .download import DownloadError, download_file
 
 #: Public mirrors of the four MNIST files, tried in order (torchvision's S3 mirror, TFDS's
 #: Google Cloud bucket, Y. LeCun's original page).
@@ -43,13 +41,9 @@ FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
          "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
 SPLITS = ("train", "test")
 SOURCES = ("auto", "bundled", "full")
-BUNDLED = Path(__file__).parent / "assets" / "mnist_5k.npz"
+BUNDLED = Path(__file__).parents[1] / "assets" / "mnist_5k.npz"
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
-
-
-class DownloadError(RuntimeError):
-    """No mirror delivered a file whose sha256 matched; the message names each URL and what failed."""
 
 
 def load_mnist(split: str = "train", *, source: str = "auto", binarize: bool = False, seed: int = 0,
@@ -139,56 +133,6 @@ def _notice_once(message: str) -> None:
     if message not in _shown:
         _shown.add(message)
         print(message)
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def download_file(name: str, folder: str | os.PathLike, *, mirrors: Sequence[str] = MIRRORS,
-                  sha256: Mapping[str, str] = SHA256, timeout: float = 30.0) -> Path:
-    """Path of `name` in `folder`, downloaded from the first mirror whose copy matches sha256[name]."""
-    if name not in sha256:
-        raise ValueError(f"{name!r}: no sha256 known; expected one of {sorted(sha256)}")
-    folder = Path(folder)
-    target = folder / name
-    if target.exists() and sha256_of(target) == sha256[name]:
-        return target
-    folder.mkdir(parents=True, exist_ok=True)
-    failures = []
-    for mirror in mirrors:
-        url = mirror.rstrip("/") + "/" + name
-        try:
-            _fetch_verified(url, target, sha256[name], timeout)
-            return target
-        except (OSError, ValueError) as err:
-            failures.append(f"  {url}: {err}")
-    first = failures[0].strip() if failures else "no mirrors given"
-    raise DownloadError(f"could not download {name} from {len(failures)} mirror(s), first error: {first}\n"
-                        f"expected sha256 {sha256[name]}; tried:\n" + "\n".join(failures))
-
-
-def _fetch_verified(url: str, target: Path, expected: str, timeout: float) -> None:
-    """Stream url into a temporary file beside target, check sha256, then os.replace; no leftovers."""
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-            for block in iter(lambda: response.read(1 << 16), b""):
-                digest.update(block)
-                out.write(block)
-        if digest.hexdigest() != expected:
-            raise ValueError(f"sha256 mismatch: expected {expected}, got {digest.hexdigest()}")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
