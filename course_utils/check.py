@@ -58,7 +58,7 @@ MESSAGES = {
 
 @dataclass
 class Feedback:
-    """Result of a check: `passed` plus the messages shown to the student."""
+    """Result of a check: `passed` plus the messages shown to the student. Every chapter."""
 
     passed: bool
     messages: list[str] = field(default_factory=list)
@@ -94,7 +94,7 @@ def _as_array(x: Any) -> np.ndarray | None:
 
 def diagnose(got: Any, expected: Any, *, name: str, rtol: float = 1e-5, atol: float = 1e-7,
              case: int = 0, lang: str | None = None) -> Feedback:
-    """Compare one answer with the expected value and name the likely mistake."""
+    """Compare one answer with the expected value and name the likely mistake. Every chapter."""
     lang = lang or config.language()
     exp = _as_array(expected)
     if exp is None:
@@ -145,7 +145,7 @@ def _value_message(arr, exp, name, lang, rtol, atol, case) -> str:
 
 def value(answer: Any, expected: Any, *, name: str, rtol: float = 1e-5, atol: float = 1e-7,
           lang: str | None = None) -> Feedback:
-    """Check a number or array answer; prints and returns the feedback."""
+    """Check a number or array answer; prints and returns the feedback. Every chapter."""
     return _report(diagnose(answer, expected, name=name, rtol=rtol, atol=atol, lang=lang))
 
 
@@ -161,7 +161,7 @@ def _call_student(student: Callable, args: tuple, name: str, lang: str) -> tuple
 
 def function(student: Callable, reference: Callable, cases: Iterable[tuple], *, name: str,
              rtol: float = 1e-5, atol: float = 1e-7, lang: str | None = None) -> Feedback:
-    """Run `student` and `reference` on each tuple of arguments in `cases`; stop at the first mistake."""
+    """Run `student` and `reference` on each tuple of arguments in `cases`; stop at the first mistake. Every chapter."""
     lang = lang or config.language()
     if not callable(student) or not callable(reference):
         raise TypeError("student and reference must be callables")

@@ -54,14 +54,13 @@ def _dumps(meta: dict) -> str:
 
 def save(model: torch.nn.Module, path: str | os.PathLike, *, extra: dict | None = None,
          dtype: torch.dtype | None = None) -> tuple[Path, Path]:
-    """Write path.safetensors and path.json; dtype=torch.float16 halves the file (load casts back)."""
+    """Write path.safetensors and path.json; dtype=torch.float16 halves the file (load casts back). Chapter 05."""
     if not hasattr(model, "config"):
         raise TypeError(f"{type(model).__name__} has no `config` property: cannot record how to rebuild it")
     name = type(model).__name__
     if getattr(models, name, None) is not type(model):
         raise TypeError(f"{name} is not a class of course_utils.models: load() could not find it by name")
     weights, description = _files(path)
-    weights.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu", dtype or v.dtype).contiguous() for k, v in model.state_dict().items()}
     blob = save_bytes(tensors, metadata={"format": "pt"})
     meta = {"format": FORMAT, "class": name, "config": model.config, "sha256": hashlib.sha256(blob).hexdigest(),
@@ -78,7 +77,7 @@ def save(model: torch.nn.Module, path: str | os.PathLike, *, extra: dict | None 
 
 
 def read_description(path: str | os.PathLike) -> dict:
-    """The JSON description of checkpoint `path` (class, config, sha256, extra metadata)."""
+    """The JSON description of checkpoint `path` (class, config, sha256, extra metadata). Chapter 05."""
     description = _files(path)[1]
     if not description.exists():
         raise FileNotFoundError(f"checkpoint description {description} is missing; expected the .json "
@@ -143,7 +142,10 @@ def _check_tensors(model: torch.nn.Module, tensors: dict[str, torch.Tensor], sou
 
 def load(path: str | os.PathLike, model_cls: type | None = None,
          device: str | torch.device | None = None) -> torch.nn.Module:
-    """Rebuild the model saved at `path` (class from the JSON unless model_cls), in eval mode, on device (CPU)."""
+    """Rebuild the model saved at `path` (class from the JSON unless model_cls), in eval mode, on device (CPU).
+
+    Chapter 05.
+    """
     weights, description = _files(path)
     meta = read_description(description)
     model = _build(meta, _model_class(meta, model_cls))
@@ -155,7 +157,7 @@ def load(path: str | os.PathLike, model_cls: type | None = None,
 
 
 def available() -> list[str]:
-    """Names of the pretrained checkpoints shipped in course_utils/pretrained/."""
+    """Names of the pretrained checkpoints shipped in course_utils/pretrained/. Chapter 05."""
     return sorted(p.stem for p in PRETRAINED.glob("*.json"))
 
 

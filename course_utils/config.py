@@ -24,7 +24,7 @@ _language_override: str | None = None
 
 
 def tier() -> str:
-    """Compute tier from $COURSE_TIER: 'ci' (seconds per notebook) or 'full' (default)."""
+    """Compute tier from $COURSE_TIER: 'ci' (seconds per notebook) or 'full' (default). Every chapter."""
     value = os.environ.get(TIER_VARIABLE, "full").strip().lower()
     if value not in TIERS:
         raise ValueError(f"{TIER_VARIABLE}={value!r}: expected one of {TIERS}")
@@ -32,12 +32,12 @@ def tier() -> str:
 
 
 def budget(*, ci: T, full: T) -> T:
-    """Pick a budget (epochs, sample count, grid size) by tier; the code path never changes."""
+    """Pick a budget (epochs, sample count, grid size) by tier; the code path never changes. Every chapter."""
     return ci if tier() == "ci" else full
 
 
 def set_language(lang: str) -> None:
-    """Force the language of messages ('es' or 'en') for this session."""
+    """Force the language of messages ('es' or 'en') for this session. Every chapter."""
     global _language_override
     if lang not in LANGUAGES:
         raise ValueError(f"language {lang!r}: expected one of {LANGUAGES}")
@@ -66,7 +66,10 @@ def _language_from_colab() -> str | None:
 
 
 def language() -> str:
-    """Language of the running notebook: override, $COURSE_LANG, notebook path, Colab metadata, else 'en'."""
+    """Language of the running notebook: override, $COURSE_LANG, notebook path, Colab metadata, else 'en'.
+
+    Every chapter.
+    """
     if _language_override:
         return _language_override
     env = os.environ.get(LANG_VARIABLE, "").strip().lower()
@@ -80,12 +83,12 @@ def language() -> str:
 
 
 def tr(*, es: str, en: str) -> str:
-    """Pick the text of the notebook's language (for labels passed into plots)."""
+    """Pick the text of the notebook's language (for labels passed into plots). Every chapter."""
     return es if language() == "es" else en
 
 
 def device(prefer: str | None = None) -> torch.device:
-    """The best available device: CUDA, then Apple MPS, then CPU (or `prefer` if available)."""
+    """The best available device: CUDA, then Apple MPS, then CPU (or `prefer` if available). Every chapter."""
     if prefer is not None:
         if prefer not in ("cuda", "mps", "cpu"):
             raise ValueError(f"prefer={prefer!r}: expected 'cuda', 'mps' or 'cpu'")
@@ -106,7 +109,7 @@ def _available(name: str) -> bool:
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
-    """Seed Python, NumPy and torch (all devices); return a torch.Generator seeded the same."""
+    """Seed Python, NumPy and torch (all devices); return a torch.Generator seeded the same. Every chapter."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     random.seed(seed)

@@ -60,7 +60,10 @@ def elbo_from_samples(log_joint: Callable[[torch.Tensor], torch.Tensor], z: torc
 
 def elbo_monte_carlo(log_joint: Callable[[torch.Tensor], torch.Tensor], mu, logvar,
                      n_samples: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw n_samples z ~ q per example, then `elbo_from_samples`: estimate and standard error, (N,), (N,). Chapter 02."""
+    """Draw n_samples z ~ q per example, then `elbo_from_samples`: estimate and standard error, (N,), (N,).
+
+    Chapter 02.
+    """
     mu, logvar = _check_q(mu, logvar)
     return elbo_from_samples(log_joint, sample(mu, logvar, n_samples, generator), mu, logvar)
 
@@ -91,7 +94,10 @@ def _check_model_q(model: LinearGaussian, x, mu, logvar):
 
 
 def expected_log_likelihood_linear(x, mu, logvar, W, b, sigma) -> torch.Tensor:
-    """E_q[log N(x; W z + b, sigma^2 I)] in closed form, x (N, D), q (N, d) -> (N,); W, b, sigma may carry gradients. Chapter 02."""
+    """E_q[log N(x; W z + b, sigma^2 I)] in closed form, x (N, D), q (N, d) -> (N,); W, b, sigma may carry gradients.
+
+    Chapter 02.
+    """
     mu, logvar = _check_q(mu, logvar)
     x = _as_rows(x, "x")
     var = torch.as_tensor(sigma, dtype=mu.dtype) ** 2

@@ -34,7 +34,7 @@ _LABELS = {
 
 @dataclass(frozen=True)
 class Environment:
-    """What the first cell of a notebook found."""
+    """What the first cell of a notebook found. Every chapter."""
 
     colab: bool
     python: str
@@ -54,7 +54,7 @@ def _ipywidgets_major() -> int | None:
 
 
 def detect() -> Environment:
-    """Detect Colab, Python, torch, device, ipywidgets major version, tier and language."""
+    """Detect Colab, Python, torch, device, ipywidgets major version, tier and language. Every chapter."""
     return Environment(
         colab="google.colab" in sys.modules,
         python=platform.python_version(),
@@ -67,7 +67,7 @@ def detect() -> Environment:
 
 
 def report(env: Environment, lang: str | None = None) -> str:
-    """The text check_environment prints, in `lang` (default: the notebook's language)."""
+    """The text check_environment prints, in `lang` (default: the notebook's language). Every chapter."""
     lang = lang or env.language
     if lang not in _LABELS:
         raise ValueError(f"lang={lang!r}: expected one of {tuple(_LABELS)}")
@@ -91,7 +91,7 @@ def report(env: Environment, lang: str | None = None) -> str:
 
 
 def check_environment(lang: str | None = None) -> dict:
-    """Print what this runtime is (in the notebook's language) and return it as a dict."""
+    """Print what this runtime is (in the notebook's language) and return it as a dict. Every chapter."""
     env = detect()
     print(report(env, lang))
     return asdict(env)

@@ -104,7 +104,10 @@ def score_function_grad(f: Objective, mu: torch.Tensor, logvar: torch.Tensor, n:
 def estimator_variance(estimator: Callable[..., Grads], f: Objective, mu: torch.Tensor,
                        logvar: torch.Tensor, L: int, repeats: int,
                        generator: torch.Generator | None = None, **kwargs) -> tuple[Grads, Grads]:
-    """Variance of the L-sample average gradient over `repeats` runs: -> ((var, se) for mu, (var, se) for logvar), each (d,)."""
+    """Variance of the L-sample average gradient over `repeats` runs: -> ((var, se) for mu, (var, se) for logvar), each (d,).
+
+    Chapter 04.
+    """
     for name, k in (("L", L), ("repeats", repeats)):
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValueError(f"{name} must be a positive int, got {k!r}")

@@ -13,7 +13,7 @@ from typing import Callable
 
 
 def atomic_write(target: str | os.PathLike, write: Callable[[str], None]) -> Path:
-    """Call write(tmp_path) on a temporary file beside `target`, then os.replace it into place."""
+    """Call write(tmp_path) on a temporary file beside `target`, then os.replace it into place. Chapter 05."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
@@ -29,12 +29,12 @@ def atomic_write(target: str | os.PathLike, write: Callable[[str], None]) -> Pat
 
 
 def atomic_write_text(target: str | os.PathLike, text: str) -> Path:
-    """Write `text` (UTF-8) to `target` atomically."""
+    """Write `text` (UTF-8) to `target` atomically. Chapter 05."""
     return atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def sha256_of(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks. Chapter 05."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

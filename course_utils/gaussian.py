@@ -12,38 +12,21 @@ import math
 
 import torch
 
+from .validate import float_tensor, positive_int, same_shape
+
 LOG_2PI = math.log(2 * math.pi)
-
-
-def _tensor(name: str, t) -> torch.Tensor:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(f"{name}: expected a floating-point tensor, got dtype {t.dtype} (use .float())")
-    return t
-
-
-def _same_shape(**tensors) -> None:
-    for name, t in tensors.items():
-        _tensor(name, t)
-    shapes = {tuple(t.shape) for t in tensors.values()}
-    if len(shapes) != 1:
-        detail = ", ".join(f"{n}{tuple(t.shape)}" for n, t in tensors.items())
-        raise ValueError(f"shapes must match: {detail}")
-    if next(iter(tensors.values())).ndim < 1:
-        raise ValueError(f"{', '.join(tensors)}: expected at least one axis (..., d), got scalars")
 
 
 def log_normal(x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(x; mu, diag exp(logvar)) summed over the last axis: (..., d) -> (...). Chapters 01-02."""
-    _tensor("x", x), _tensor("mu", mu), _tensor("logvar", logvar)
+    float_tensor("x", x), float_tensor("mu", mu), float_tensor("logvar", logvar)
     # log N = -1/2 * sum_j (log 2 pi + log sigma_j^2 + (x_j - mu_j)^2 / sigma_j^2)
     return -0.5 * (LOG_2PI + logvar + (x - mu).pow(2) * torch.exp(-logvar)).sum(-1)
 
 
 def z_from_eps(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """z = mu + sigma * eps with sigma = exp(logvar / 2); broadcasts: (..., d) -> (..., d). Chapter 04."""
-    _tensor("mu", mu), _tensor("logvar", logvar), _tensor("eps", eps)
+    float_tensor("mu", mu), float_tensor("logvar", logvar), float_tensor("eps", eps)
     # z = mu + sigma * eps, sigma = exp(logvar / 2): a differentiable path from (mu, logvar) to z
     return mu + torch.exp(0.5 * logvar) * eps
 
@@ -51,7 +34,7 @@ def z_from_eps(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> tor
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """One z ~ N(mu, diag exp(logvar)) per row, differentiable in (mu, logvar): (N, d) -> (N, d). Chapter 04."""
-    _same_shape(mu=mu, logvar=logvar)
+    same_shape(mu=mu, logvar=logvar)
     eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)  # eps ~ N(0, I)
     return z_from_eps(mu, logvar, eps)
 
@@ -59,23 +42,29 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
 def sample(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int,
            generator: torch.Generator | None = None) -> torch.Tensor:
     """n_samples draws z_s ~ N(mu, diag exp(logvar)) for every row: (N, d) -> (n_samples, N, d). Chapter 02."""
-    _same_shape(mu=mu, logvar=logvar)
-    if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
-        raise ValueError(f"n_samples: expected a positive int, got {n_samples!r}")
+    same_shape(mu=mu, logvar=logvar)
+    positive_int("n_samples", n_samples)
     eps = torch.randn((n_samples, *mu.shape), generator=generator, dtype=mu.dtype, device=mu.device)
     return z_from_eps(mu, logvar, eps)
 
 
 def kl_normal_std_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu_j, sigma_j^2) || N(0, 1)) for every coordinate j: (N, ...) -> (N, ...). Chapter 03."""
-    _same_shape(mu=mu, logvar=logvar)
+    same_shape(mu=mu, logvar=logvar)
     # KL_j = 1/2 * (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1)   (>= 0, one value per coordinate)
     # sigma^2 - 1 is computed as expm1(logvar): exact near the prior, so the KL never rounds below 0.
     return 0.5 * (mu.pow(2) + torch.expm1(logvar) - logvar)
 
 
+def _batched(mu: torch.Tensor) -> None:
+    if mu.ndim < 2:
+        raise ValueError(f"mu: expected shape (N, d) with the batch axis first, got {tuple(mu.shape)} "
+                         "(use mu[None] for one example)")
+
+
 def kl_normal_std(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag exp(logvar)) || N(0, I)) per example: (N, d) -> (N,). Chapter 03."""
+    _batched(mu)
     # KL = 1/2 * sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1)   (summed over j, not over N)
     return kl_normal_std_per_dim(mu, logvar).flatten(1).sum(1)
 
@@ -83,7 +72,8 @@ def kl_normal_std(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 def kl_normal(mu_q: torch.Tensor, logvar_q: torch.Tensor,
               mu_p: torch.Tensor, logvar_p: torch.Tensor) -> torch.Tensor:
     """KL(N(mu_q, diag exp(logvar_q)) || N(mu_p, diag exp(logvar_p))) per example: (N, d) x 4 -> (N,). Chapter 03."""
-    _same_shape(mu_q=mu_q, logvar_q=logvar_q, mu_p=mu_p, logvar_p=logvar_p)
+    same_shape(mu_q=mu_q, logvar_q=logvar_q, mu_p=mu_p, logvar_p=logvar_p)
+    _batched(mu_q)
     # KL = 1/2 * sum_j (log var_p - log var_q + (var_q + (mu_q - mu_p)^2) / var_p - 1)
     # with u = log var_q - log var_p: var_q / var_p - 1 - u = expm1(u) - u, exact when q is near p.
     u = logvar_q - logvar_p
@@ -92,11 +82,13 @@ def kl_normal(mu_q: torch.Tensor, logvar_q: torch.Tensor,
 
 def kl_normal_full(mu: torch.Tensor, logvar: torch.Tensor, mu_p: torch.Tensor, cov_p: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag exp(logvar)) || N(mu_p, cov_p)), full cov_p (d, d); mu_p (N, d) or (d,): -> (N,). Chapter 02."""
-    _same_shape(mu=mu, logvar=logvar)
-    _tensor("mu_p", mu_p), _tensor("cov_p", cov_p)
+    same_shape(mu=mu, logvar=logvar)
+    float_tensor("mu_p", mu_p), float_tensor("cov_p", cov_p)
     d = mu.shape[-1]
     if mu.ndim != 2 or cov_p.shape != (d, d):
         raise ValueError(f"mu (N, d) and cov_p (d, d) expected, got mu{tuple(mu.shape)}, cov_p{tuple(cov_p.shape)}")
+    if mu_p.shape not in ((d,), mu.shape):
+        raise ValueError(f"mu_p: expected shape ({d},) or {tuple(mu.shape)}, got {tuple(mu_p.shape)}")
     precision = torch.linalg.inv(cov_p)  # P^-1, (d, d)
     diff = mu_p.expand_as(mu) - mu  # (N, d)
     # KL = 1/2 * (tr(P^-1 V) + (mu_p - mu)^T P^-1 (mu_p - mu) - d + log det P - sum_j log v_j),  V = diag exp(logvar)

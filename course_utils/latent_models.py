@@ -24,7 +24,41 @@ def _as_2d(x: torch.Tensor, dim: int, name: str) -> torch.Tensor:
     return x
 
 
-class LinearGaussian:
+class GaussianLatentModel:
+    """What both models share: z ~ N(0, I_d), x | z ~ N(mean_x(z), sigma^2 I_D), float64. Chapters 01-02."""
+
+    d: int
+    D: int
+    sigma: float
+
+    def mean_x(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def log_prior(self, z) -> torch.Tensor:
+        """log p(z), z: (N, d) -> (N,). Chapter 01."""
+        z = _as_2d(z, self.d, "z")
+        return log_normal(z, torch.zeros_like(z), torch.zeros_like(z))  # log N(z; 0, I)
+
+    def log_likelihood(self, x, z) -> torch.Tensor:
+        """log p(x|z) = log N(x; mean_x(z), sigma^2 I), x: (N, D) or (D,), z: (N, d) -> (N,). Chapter 01."""
+        x, z = _as_2d(x, self.D, "x"), _as_2d(z, self.d, "z")
+        mean = self.mean_x(z)
+        return log_normal(x, mean, torch.full_like(mean, 2 * math.log(self.sigma)))  # log N(x; mean, sigma^2 I)
+
+    def log_joint(self, x, z) -> torch.Tensor:
+        """log p(x, z) = log p(x|z) + log p(z) -> (N,). Chapter 01."""
+        return self.log_likelihood(x, z) + self.log_prior(z)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw (x, z) pairs: z ~ p(z), x ~ p(x|z); shapes (n, D), (n, d). Chapter 01."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n: expected a positive int, got {n!r}")
+        z = torch.randn(n, self.d, generator=generator, dtype=torch.float64)
+        noise = torch.randn(n, self.D, generator=generator, dtype=torch.float64)
+        return self.mean_x(z) + self.sigma * noise, z
+
+
+class LinearGaussian(GaussianLatentModel):
     """z ~ N(0, I_d), x | z ~ N(W z + b, sigma^2 I_D); float64 throughout (chapters 01-02)."""
 
     def __init__(self, W, b, sigma: float):
@@ -39,20 +73,9 @@ class LinearGaussian:
             raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
         self.sigma = float(sigma)
 
-    def log_prior(self, z) -> torch.Tensor:
-        """log p(z), z: (N, d) -> (N,)."""
-        z = _as_2d(z, self.d, "z")
-        return log_normal(z, torch.zeros_like(z), torch.zeros_like(z))  # log N(z; 0, I)
-
-    def log_likelihood(self, x, z) -> torch.Tensor:
-        """log p(x|z), x: (N, D) or (D,), z: (N, d) -> (N,)."""
-        x, z = _as_2d(x, self.D, "x"), _as_2d(z, self.d, "z")
-        mean = z @ self.W.T + self.b
-        return log_normal(x, mean, torch.full_like(mean, 2 * math.log(self.sigma)))  # log N(x; mean, sigma^2 I)
-
-    def log_joint(self, x, z) -> torch.Tensor:
-        """log p(x, z) = log p(x|z) + log p(z) -> (N,)."""
-        return self.log_likelihood(x, z) + self.log_prior(z)
+    def mean_x(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's mean W z + b, z: (N, d) -> (N, D). Chapter 01."""
+        return z @ self.W.T + self.b
 
     def evidence_cov(self) -> torch.Tensor:
         """Cov[x] = W W^T + sigma^2 I (D, D)."""
@@ -72,16 +95,8 @@ class LinearGaussian:
         m = (x - self.b) @ self.W @ S.T / self.sigma**2
         return m, S
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw (x, z) pairs: z ~ p(z), x ~ p(x|z); shapes (n, D), (n, d)."""
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive int, got {n!r}")
-        z = torch.randn(n, self.d, generator=generator, dtype=torch.float64)
-        noise = torch.randn(n, self.D, generator=generator, dtype=torch.float64)
-        return z @ self.W.T + self.b + self.sigma * noise, z
 
-
-class NonlinearGaussian:
+class NonlinearGaussian(GaussianLatentModel):
     """z ~ N(0, I_d), x | z ~ N(f(z), sigma^2 I_D), f: (N, d) -> (N, D) fixed; p(x) has no closed form (chapter 01)."""
 
     def __init__(self, decoder: Callable[[torch.Tensor], torch.Tensor], d: int, D: int, sigma: float):
@@ -94,28 +109,9 @@ class NonlinearGaussian:
             raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
         self.decoder, self.d, self.D, self.sigma = decoder, d, D, float(sigma)
 
-    def log_prior(self, z) -> torch.Tensor:
-        """log p(z), z: (N, d) -> (N,)."""
-        z = _as_2d(z, self.d, "z")
-        return log_normal(z, torch.zeros_like(z), torch.zeros_like(z))  # log N(z; 0, I)
-
-    def log_likelihood(self, x, z) -> torch.Tensor:
-        """log p(x|z) = log N(x; f(z), sigma^2 I), x: (N, D) or (D,), z: (N, d) -> (N,)."""
-        x, z = _as_2d(x, self.D, "x"), _as_2d(z, self.d, "z")
-        mean = self.decoder(z)
-        return log_normal(x, mean, torch.full_like(mean, 2 * math.log(self.sigma)))  # log N(x; mean, sigma^2 I)
-
-    def log_joint(self, x, z) -> torch.Tensor:
-        """log p(x, z) = log p(x|z) + log p(z) -> (N,)."""
-        return self.log_likelihood(x, z) + self.log_prior(z)
-
-    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw (x, z) pairs: z ~ p(z), x ~ p(x|z); shapes (n, D), (n, d)."""
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive int, got {n!r}")
-        z = torch.randn(n, self.d, generator=generator, dtype=torch.float64)
-        noise = torch.randn(n, self.D, generator=generator, dtype=torch.float64)
-        return self.decoder(z) + self.sigma * noise, z
+    def mean_x(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's mean f(z), z: (N, d) -> (N, D). Chapter 01."""
+        return self.decoder(z)
 
 
 def ring_decoder(omega: float = 2.0, radius: float = 1.0) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -11,14 +11,11 @@ from __future__ import annotations
 import torch
 
 from .gaussian import log_normal
+from .validate import float_tensor
 
 
 def _pair(prediction: str, p: torch.Tensor, x: torch.Tensor) -> None:
-    for name, t in ((prediction, p), ("x", x)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
-        if not t.is_floating_point():
-            raise TypeError(f"{name}: expected a floating-point tensor, got dtype {t.dtype} (use .float())")
+    float_tensor(prediction, p), float_tensor("x", x)
     if p.shape != x.shape or p.ndim < 2:
         raise ValueError(f"{prediction}{tuple(p.shape)} and x{tuple(x.shape)}: expected equal shapes (N, ...) "
                          "with the batch axis first")

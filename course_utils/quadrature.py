@@ -27,14 +27,14 @@ def _check_grid(k: int, d: int, lo: float, hi: float) -> None:
 
 
 def midpoint_nodes(k: int, lo: float = -6.0, hi: float = 6.0) -> tuple[torch.Tensor, float]:
-    """k midpoints of equal cells of [lo, hi] (k,) and the cell width h."""
+    """k midpoints of equal cells of [lo, hi] (k,) and the cell width h. Chapter 01."""
     _check_grid(k, 1, lo, hi)
     h = (hi - lo) / k
     return lo + h * (torch.arange(k, dtype=torch.float64) + 0.5), h
 
 
 def grid_points(k: int, d: int, lo: float, hi: float, start: int, stop: int) -> torch.Tensor:
-    """Points start..stop-1 of the k^d tensor-product midpoint grid on [lo, hi]^d -> (stop - start, d)."""
+    """Points start..stop-1 of the k^d tensor-product midpoint grid on [lo, hi]^d -> (stop - start, d). Chapter 01."""
     _check_grid(k, d, lo, hi)
     if not 0 <= start <= stop <= k**d:
         raise ValueError(f"expected 0 <= start <= stop <= k**d = {k**d}, got {start}, {stop}")
@@ -45,7 +45,10 @@ def grid_points(k: int, d: int, lo: float, hi: float, start: int, stop: int) -> 
 
 
 def log_integral(log_values: torch.Tensor, h: float, d: int = 1) -> float:
-    """log of the midpoint rule: log sum_j h^d exp(f_j) from the values f_j (M,) on a grid of cell width h."""
+    """log of the midpoint rule: log sum_j h^d exp(f_j) from the values f_j (M,) on a grid of cell width h.
+
+    Chapter 01.
+    """
     log_values = torch.as_tensor(log_values, dtype=torch.float64).reshape(-1)
     if log_values.numel() == 0 or not h > 0:
         raise ValueError(f"expected a non-empty (M,) tensor and h > 0, got {tuple(log_values.shape)} and h={h!r}")
@@ -55,7 +58,7 @@ def log_integral(log_values: torch.Tensor, h: float, d: int = 1) -> float:
 
 def log_evidence_grid(log_joint: LogDensity, d: int, k: int, lo: float = -6.0, hi: float = 6.0,
                       chunk: int = 2**16) -> tuple[float, int]:
-    """log p(x) ≈ log sum_j h^d p(x, z_j) on a k^d midpoint grid; log_joint maps (M, d) -> (M,).
+    """log p(x) ≈ log sum_j h^d p(x, z_j) on a k^d midpoint grid; log_joint maps (M, d) -> (M,). Chapter 01.
 
     Returns (log p(x), number of evaluations of log_joint). Points go in chunks to bound memory.
     """
@@ -70,7 +73,7 @@ def log_evidence_grid(log_joint: LogDensity, d: int, k: int, lo: float = -6.0, h
 
 def log_evidence_prior_mc(log_likelihood: LogDensity, d: int, n_samples: int,
                           generator: torch.Generator | None = None) -> tuple[float, float]:
-    """log p(x) ≈ log (1/S) sum_s p(x|z_s), z_s ~ N(0, I_d); returns (estimate, relative standard error)."""
+    """log p(x) ≈ log (1/S) sum_s p(x|z_s), z_s ~ N(0, I_d); returns (estimate, relative standard error). Chapter 01."""
     if not isinstance(n_samples, int) or n_samples < 2:
         raise ValueError(f"n_samples must be an int >= 2, got {n_samples!r}")
     z = torch.randn(n_samples, d, generator=generator, dtype=torch.float64)
@@ -81,7 +84,7 @@ def log_evidence_prior_mc(log_likelihood: LogDensity, d: int, n_samples: int,
 
 
 def prior_mc_relative_variance(model: LinearGaussian, x) -> torch.Tensor:
-    """Exact Var_{p(z)}[p(x|z)] / p(x)^2 for the linear-Gaussian model, x: (N, D) -> (N,).
+    """Exact Var_{p(z)}[p(x|z)] / p(x)^2 for the linear-Gaussian model, x: (N, D) -> (N,). Chapter 01.
 
     Uses N(x; m, s^2)^2 = N(x; m, s^2 / 2) / (2 sqrt(pi) s) per coordinate, so
     E[p(x|z)^2] = (2 sqrt(pi) sigma)^(-D) N(x; b, W W^T + sigma^2 I / 2).
@@ -97,7 +100,7 @@ def prior_mc_relative_variance(model: LinearGaussian, x) -> torch.Tensor:
 
 def time_grid_evidence(make_log_joint: Callable[[int], LogDensity], ds: Sequence[int], k: int,
                        lo: float = -6.0, hi: float = 6.0, repeats: int = 3) -> list[dict]:
-    """Best-of-`repeats` wall time of log_evidence_grid for each latent dimension d in ds.
+    """Best-of-`repeats` wall time of log_evidence_grid for each latent dimension d in ds. Chapter 01.
 
     make_log_joint(d) returns the (M, d) -> (M,) log joint of a model with d latent dimensions.
     Returns one dict per d: {'d', 'evaluations', 'seconds', 'log_evidence'}.
@@ -116,7 +119,7 @@ def time_grid_evidence(make_log_joint: Callable[[int], LogDensity], ds: Sequence
 
 
 def grid_years(k: int, d: int, seconds_per_evaluation: float) -> float:
-    """Years that k^d evaluations take at a given cost per evaluation."""
+    """Years that k^d evaluations take at a given cost per evaluation. Chapter 01."""
     _check_grid(k, d, 0.0, 1.0)
     if not seconds_per_evaluation > 0:
         raise ValueError(f"seconds_per_evaluation must be positive, got {seconds_per_evaluation!r}")

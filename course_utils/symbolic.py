@@ -59,7 +59,10 @@ def pair_symbols() -> tuple[sp.Symbol, ...]:
 
 
 def gaussian_density(z: Symbols, mu: Symbols, sigma: Symbols) -> sp.Expr:
-    r"""The lecture's q(z|x) = exp(-1/2 sum_j (z_j - mu_j)^2 / sigma_j^2) / ((2 pi)^(d/2) prod_j sigma_j)."""
+    r"""The lecture's q(z|x) = exp(-1/2 sum_j (z_j - mu_j)^2 / sigma_j^2) / ((2 pi)^(d/2) prod_j sigma_j).
+
+    Chapter 03.
+    """
     _check_lengths(z, mu, sigma)
     quadratic = sp.Add(*((zj - mj) ** 2 / sj**2 for zj, mj, sj in zip(z, mu, sigma)))
     return sp.exp(-HALF * quadratic) / ((2 * sp.pi) ** sp.Rational(len(z), 2) * sp.Mul(*sigma))
@@ -101,7 +104,10 @@ def expectation(f: sp.Expr, z: Symbols, mu: Symbols, sigma: Symbols) -> sp.Expr:
 
 
 def term_integrand(k: int) -> sp.Expr:
-    """Integrand of the lecture's Term k (1, 2 or 3) for coordinate j: -log sigma_j, (z_j-mu_j)^2/sigma_j^2, z_j^2."""
+    """Integrand of the lecture's Term k (1, 2 or 3) for coordinate j: -log sigma_j, (z_j-mu_j)^2/sigma_j^2, z_j^2.
+
+    Chapter 03.
+    """
     zj, mj, sj = coordinate()
     integrands = {1: -sp.log(sj), 2: (zj - mj) ** 2 / sj**2, 3: zj**2}
     if k not in integrands:
@@ -117,7 +123,7 @@ def term(k: int) -> sp.Expr:
 
 
 def kl_from_terms(d: int) -> sp.Expr:
-    """The lecture's assembly sum_j [Term1 - 1/2 Term2 + 1/2 Term3] in the symbols of dimension d."""
+    """The lecture's assembly sum_j [Term1 - 1/2 Term2 + 1/2 Term3] in the symbols of dimension d. Chapter 03."""
     _, mj, sj = coordinate()
     per_coordinate = term(1) - HALF * term(2) + HALF * term(3)
     _, mu, sigma = symbols(d)
@@ -141,12 +147,12 @@ def kl_two_gaussians_by_integration() -> sp.Expr:
 
 
 def is_identity(lhs: sp.Expr, rhs: sp.Expr) -> bool:
-    """True when SymPy proves lhs - rhs = 0 (expand_log, then simplify; uses the symbols' assumptions)."""
+    """True when SymPy proves lhs - rhs = 0 (expand_log, then simplify; uses the symbols' assumptions). Chapter 03."""
     return sp.simplify(sp.expand_log(sp.sympify(lhs) - sp.sympify(rhs))) == 0
 
 
 def assert_identity(lhs: sp.Expr, rhs: sp.Expr, what: str = "identity") -> None:
-    """Raise AssertionError, showing both sides and their difference, unless SymPy proves lhs = rhs."""
+    """Raise AssertionError, showing both sides and their difference, unless SymPy proves lhs = rhs. Chapter 03."""
     if not is_identity(lhs, rhs):
         diff = sp.simplify(sp.expand_log(sp.sympify(lhs) - sp.sympify(rhs)))
         raise AssertionError(f"{what}: SymPy cannot show {lhs} = {rhs}; lhs - rhs simplifies to {diff}")
@@ -176,7 +182,10 @@ def verify_term(k: int, candidate: sp.Expr) -> bool:
 
 
 def verify_kl_closed_form(candidate: sp.Expr, d: int) -> bool:
-    """True when candidate, in (mu_j, sigma_j) or (mu_j, logvar_j), equals the integrated KL in dimension d."""
+    """True when candidate, in (mu_j, sigma_j) or (mu_j, logvar_j), equals the integrated KL in dimension d.
+
+    Chapter 03.
+    """
     _, mu, sigma = symbols(d)
     logvar = logvar_symbols(d)
     expr = _candidate(candidate, mu + sigma + logvar, "KL closed form")

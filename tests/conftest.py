@@ -1,16 +1,49 @@
+"""Shared test helpers: figures closed around each test, a Monte Carlo assertion, fresh small models, data.
+
+Every fixture here is function-scoped (a fresh object per test), so no test can change what another
+test sees; the one session-scoped fixture, `book`, is a built folder that tests only read.
+"""
+import http.server
+import math
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 os.environ.setdefault("COURSE_TIER", "ci")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _as_tensor(value) -> torch.Tensor:
+    return value.detach().double() if isinstance(value, torch.Tensor) else torch.as_tensor(value, dtype=torch.float64)
+
+
+def assert_within_stderr(estimate, expected, stderr, k: float = 4, what: str = "estimate") -> None:
+    """Assert |estimate - expected| < k * stderr elementwise (tensors or floats, broadcast together).
+
+    The message gives the z-scores (estimate - expected) / stderr, so a failing Monte Carlo check
+    says how far outside the band it fell. A stderr of zero demands exact equality.
+    """
+    estimate, expected, stderr = _as_tensor(estimate), _as_tensor(expected), _as_tensor(stderr)
+    if (stderr < 0).any() or not torch.isfinite(stderr).all():
+        raise AssertionError(f"{what}: stderr must be finite and >= 0, got {stderr.tolist()}")
+    diff = (estimate - expected).abs()
+    inside = (diff < k * stderr) | (diff == 0)
+    if not bool(inside.all()):
+        z = (estimate - expected) / stderr
+        worst = float(z.abs().max()) if z.numel() else math.nan
+        raise AssertionError(
+            f"{what} is not within {k} standard errors of the expected value: largest |z| = {worst:.2f}\n"
+            f"  z-scores: {z.tolist()}\n  estimate: {estimate.tolist()}\n  expected: {expected.tolist()}\n"
+            f"  stderr:   {stderr.tolist()}")
 
 
 @pytest.fixture(autouse=True)
@@ -21,9 +54,72 @@ def _close_figures():
     plt.close("all")
 
 
+@pytest.fixture
+def tiny_mlp_vae():
+    """Factory of fresh, seeded small MLPVAEs: tiny_mlp_vae(seed=0, **overrides) -> MLPVAE(hidden=16, z_dim=2)."""
+    from course_utils.models import MLPVAE
+
+    def make(seed: int = 0, **kwargs) -> MLPVAE:
+        torch.manual_seed(seed)
+        return MLPVAE(**{"hidden": 16, "z_dim": 2, **kwargs})
+
+    return make
+
+
+@pytest.fixture
+def tiny_conv_vae():
+    """Factory of fresh, seeded small ConvVAEs: tiny_conv_vae(seed=0, **overrides) -> ConvVAE(z_dim=3, channels=4)."""
+    from course_utils.models import ConvVAE
+
+    def make(seed: int = 0, **kwargs) -> ConvVAE:
+        torch.manual_seed(seed)
+        return ConvVAE(**{"z_dim": 3, "channels": 4, **kwargs})
+
+    return make
+
+
+@pytest.fixture
+def bundled_mnist():
+    """Fresh tensors of the bundled MNIST (x_train, y_train, x_test), so a test may modify its copy."""
+    from course_utils.data import load_mnist
+
+    x, y = load_mnist("train", source="bundled")
+    x_test, _ = load_mnist("test", source="bundled")
+    return x, y, x_test
+
+
+@pytest.fixture
+def http_server():
+    """A local HTTP server on a free port: yields (base_url, routes, requests).
+
+    Tests put bytes in `routes` (path -> bytes); other paths answer 404. `requests` lists the paths asked for.
+    """
+    routes, requests = {}, []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            body = routes.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", routes, requests
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
 @pytest.fixture(scope="session")
 def book() -> Path:
-    """Build the book once per session (warnings are errors); reuses the execution cache."""
+    """Build the book once per session (warnings are errors); reuses the execution cache. Tests only read it."""
     exe = Path(sys.executable).with_name("jupyter-book")
     env = {**os.environ, "COURSE_TIER": "ci"}
     run = subprocess.run([str(exe), "build", str(ROOT), "--warningiserror", "--keep-going"],

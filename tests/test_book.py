@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import authoring
+from course_utils.instructor import authoring
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"

@@ -16,7 +16,7 @@ def test_tier_reads_environment(monkeypatch):
 
 def test_bad_tier_says_what_is_expected(monkeypatch):
     monkeypatch.setenv("COURSE_TIER", "fast")
-    with pytest.raises(ValueError, match="expected one of"):
+    with pytest.raises(ValueError, match="COURSE_TIER='fast': expected one of"):
         config.tier()
 
 
@@ -45,17 +45,17 @@ def test_language_defaults_to_english_elsewhere(monkeypatch, tmp_path):
 
 
 def test_set_language_rejects_unknown():
-    with pytest.raises(ValueError, match="expected one of"):
+    with pytest.raises(ValueError, match="language 'fr': expected one of"):
         config.set_language("fr")
 
 
 def test_device_is_available_and_prefer_is_checked():
     assert config.device().type in ("cpu", "cuda", "mps")
     assert config.device("cpu").type == "cpu"
-    with pytest.raises(ValueError, match="expected 'cuda', 'mps' or 'cpu'"):
+    with pytest.raises(ValueError, match="prefer='tpu': expected 'cuda', 'mps' or 'cpu'"):
         config.device("tpu")
     if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="not available"):
+        with pytest.raises(RuntimeError, match="device 'cuda' was requested but is not available"):
             config.device("cuda")
 
 

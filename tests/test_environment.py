@@ -21,7 +21,7 @@ def test_report_speaks_the_notebook_language(lang, words):
 
 
 def test_report_rejects_unknown_language():
-    with pytest.raises(ValueError, match="expected one of"):
+    with pytest.raises(ValueError, match="lang='fr': expected one of"):
         environment.report(environment.detect(), "fr")
 
 

@@ -6,14 +6,20 @@ import pytest
 import torch
 from scipy import integrate
 
-from course_utils.latent_models import (LinearGaussian, NonlinearGaussian, RandomMLPDecoder, log_normal_diag,
-                                        ring_decoder)
+from conftest import assert_within_stderr
+
+from course_utils.latent_models import LinearGaussian, NonlinearGaussian, RandomMLPDecoder, ring_decoder
 
 
-def test_log_normal_diag_matches_torch():
-    x, mean, var = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64), torch.rand(5, 3, dtype=torch.float64) + 0.1
-    expected = torch.distributions.Normal(mean, var.sqrt()).log_prob(x).sum(-1)
-    assert torch.allclose(log_normal_diag(x, mean, var), expected, rtol=1e-12, atol=1e-12)
+def test_linear_gaussian_log_densities_match_torch():
+    """log_normal_diag is gone (gaussian.log_normal, tested in test_gaussian.py); the models' densities still match torch."""
+    g = torch.Generator().manual_seed(1)
+    model = LinearGaussian(torch.randn(3, 2, generator=g, dtype=torch.float64), [0.1, -0.2, 0.3], 0.5)
+    x, z = torch.randn(5, 3, generator=g, dtype=torch.float64), torch.randn(5, 2, generator=g, dtype=torch.float64)
+    Normal = torch.distributions.Normal
+    expected_lik = Normal(z @ model.W.T + model.b, 0.5).log_prob(x).sum(-1)
+    assert torch.allclose(model.log_likelihood(x, z), expected_lik, rtol=1e-12, atol=1e-12)
+    assert torch.allclose(model.log_prior(z), Normal(0.0, 1.0).log_prob(z).sum(-1), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("w, b, s, x", [(1.5, -0.5, 0.7, 1.2), (-0.3, 2.0, 1.1, -1.0), (3.0, 0.0, 0.1, 2.5)])
@@ -44,8 +50,8 @@ def test_linear_gaussian_sample_moments():
     x, z = model.sample(100_000, torch.Generator().manual_seed(0))
     assert x.shape == (100_000, 1) and z.shape == (100_000, 1)
     se_mean, se_var = math.sqrt(4.25 / 1e5), 4.25 * math.sqrt(2 / 1e5)
-    assert abs(x.mean().item() - 1.0) < 4 * se_mean
-    assert abs(x.var().item() - 4.25) < 4 * se_var
+    assert_within_stderr(x.mean(), 1.0, se_mean, what="mean of x")
+    assert_within_stderr(x.var(), 4.25, se_var, what="variance of x")
 
 
 def test_nonlinear_with_linear_decoder_matches_linear_gaussian():
@@ -93,23 +99,23 @@ def test_nonlinear_sample_shapes_and_likelihood_formula():
     assert torch.allclose(model.log_likelihood(x, z), manual, rtol=1e-12)
 
 
-@pytest.mark.parametrize("kwargs, error", [
-    (dict(decoder=None, d=1, D=2, sigma=0.3), TypeError),
-    (dict(decoder=ring_decoder(), d=0, D=2, sigma=0.3), ValueError),
-    (dict(decoder=ring_decoder(), d=1, D=2, sigma=-1.0), ValueError),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(decoder=None, d=1, D=2, sigma=0.3), TypeError, r"decoder: expected a callable \(N, d\) -> \(N, D\), got NoneType"),
+    (dict(decoder=ring_decoder(), d=0, D=2, sigma=0.3), ValueError, r"\bd\b.*positive int, got 0"),
+    (dict(decoder=ring_decoder(), d=1, D=2, sigma=-1.0), ValueError, r"sigma must be a positive finite number, got -1.0"),
 ])
-def test_nonlinear_rejects_bad_arguments(kwargs, error):
-    with pytest.raises(error):
+def test_nonlinear_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         NonlinearGaussian(**kwargs)
 
 
 def test_bad_shapes_and_settings_raise():
     model = NonlinearGaussian(ring_decoder(), d=1, D=2, sigma=0.3)
-    with pytest.raises(ValueError, match="expected shape"):
+    with pytest.raises(ValueError, match=r"x: expected shape \(N, 2\) or \(2,\), got \(1, 3\)"):
         model.log_likelihood(torch.zeros(3), torch.zeros(4, 1))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\bn\b.*positive int, got 0"):
         model.sample(0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="omega and radius must be positive, got 0.0, 1.0"):
         ring_decoder(omega=0.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\bd\b.*positive int, got 0"):
         RandomMLPDecoder(0, 3)

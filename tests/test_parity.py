@@ -1,10 +1,10 @@
-"""The es/en parity checker: it must pass on the course and fail on each kind of drift."""
+"""course_utils.instructor.parity, the es/en checker: it must pass on the course and fail on each kind of drift."""
 import json
 from pathlib import Path
 
 import pytest
 
-from course_utils import authoring, parity
+from course_utils.instructor import authoring, parity
 
 ROOT = Path(__file__).resolve().parent.parent / "notebooks"
 CELLS = [
@@ -89,13 +89,48 @@ def test_saved_outputs_fail_until_cleaned(twins):
 
 def test_unreadable_notebook_says_so(tmp_path):
     (tmp_path / "bad.ipynb").write_text("{not json")
-    with pytest.raises(ValueError, match="cannot be read as a notebook"):
+    with pytest.raises(ValueError, match=r"bad.ipynb.*cannot be read as a notebook"):
         parity.load(tmp_path / "bad.ipynb")
 
 
 def test_cli_requires_a_name_for_stamp(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^2$") as exit_info:
         parity.main(["stamp"])
+    assert exit_info.value.code == 2
+    assert "stamp needs a notebook name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["check", "clean", "stamp t.ipynb", "sync-code t.ipynb"])
+def test_cli_refuses_a_root_without_language_folders(tmp_path, capsys, command):
+    with pytest.raises(SystemExit, match="^2$") as exit_info:
+        parity.main([*command.split(), "--root", str(tmp_path / "nope")])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert f"--root {tmp_path / 'nope'}: expected a folder with es/ and en/ notebook folders" in err
+    assert str(tmp_path / "nope" / "es") in err and str(tmp_path / "nope" / "en") in err
+
+
+def test_cli_refuses_a_root_with_only_one_language(twins, capsys):
+    import shutil
+
+    shutil.rmtree(twins / "en")
+    with pytest.raises(SystemExit, match="^2$"):
+        parity.main(["check", "--root", str(twins)])
+    err = capsys.readouterr().err
+    assert "missing" in err and str(twins / "en") in err and str(twins / "es") + "'" not in err
+
+
+def test_cli_check_passes_on_twins_in_parity(twins, capsys):
+    assert parity.main(["check", "--root", str(twins)]) == 0
+    assert "twins in parity" in capsys.readouterr().out
+
+
+def test_stamp_and_sync_code_write_atomically(twins):
+    edit(twins, "en", 3, "value = 3")
+    parity.sync_code(twins, "t.ipynb", "es")
+    parity.stamp(twins, "t.ipynb")
+    for lang in parity.LANGS:
+        assert sorted(p.name for p in (twins / lang).iterdir()) == ["t.ipynb"], "no temporary .part file is left"
 
 
 # --- the course itself -------------------------------------------------------------------------
@@ -131,3 +166,14 @@ def test_course_notebook_shape(name, lang):
     text = "\n".join(parity.source(c) for c in cells)
     assert "arXiv" in text or "arxiv" in text, "references with arXiv ids are expected"
     assert "assert " in text, "derivation checks are visible asserts"
+
+
+def test_module_entry_point_runs_under_its_new_name(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "course_utils.instructor.parity", "check", "--root", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "usage: python -m course_utils.instructor.parity" in result.stderr
+    assert "expected a folder with es/ and en/ notebook folders" in result.stderr

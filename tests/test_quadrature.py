@@ -3,6 +3,7 @@ import math
 
 import pytest
 import torch
+from conftest import assert_within_stderr
 from scipy import integrate
 
 from course_utils import quadrature
@@ -49,7 +50,7 @@ def test_prior_monte_carlo_within_four_standard_errors():
     x = torch.tensor([[0.7]], dtype=torch.float64)
     log_px, rel_se = quadrature.log_evidence_prior_mc(lambda z: model.log_likelihood(x, z), d=1, n_samples=200_000,
                                                       generator=torch.Generator().manual_seed(0))
-    assert abs(math.exp(log_px - model.log_evidence(x).item()) - 1) < 4 * rel_se
+    assert_within_stderr(math.exp(log_px - model.log_evidence(x).item()), 1.0, rel_se, what="p_hat(x) / p(x)")
     rho2 = quadrature.prior_mc_relative_variance(model, x).item()
     assert math.isclose(rel_se, math.sqrt(rho2 / 200_000), rel_tol=0.1)
 
@@ -84,22 +85,22 @@ def test_grid_years():
     assert math.isclose(quadrature.grid_years(30, 20, 1e-9), 30.0**20 * 1e-9 / (365.25 * 86400), rel_tol=1e-12)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: quadrature.midpoint_nodes(0),
-    lambda: quadrature.midpoint_nodes(5, 1.0, -1.0),
-    lambda: quadrature.grid_points(3, 2, -1.0, 1.0, 0, 10),
-    lambda: quadrature.log_integral(torch.tensor([]), 0.1),
-    lambda: quadrature.log_integral(torch.tensor([0.0]), 0.0),
-    lambda: quadrature.log_evidence_grid(lambda z: z.sum(1), d=0, k=3),
-    lambda: quadrature.log_evidence_prior_mc(lambda z: z.sum(1), d=1, n_samples=1),
-    lambda: quadrature.time_grid_evidence(lambda d: None, ds=[1], k=3, repeats=0),
-    lambda: quadrature.grid_years(10, 2, 0.0),
+@pytest.mark.parametrize("call, match", [
+    (lambda: quadrature.midpoint_nodes(0), r"\bk\b.*positive int, got 0"),
+    (lambda: quadrature.midpoint_nodes(5, 1.0, -1.0), r"expected finite lo < hi, got lo=1.0, hi=-1.0"),
+    (lambda: quadrature.grid_points(3, 2, -1.0, 1.0, 0, 10), r"expected 0 <= start <= stop <= k\*\*d = 9, got 0, 10"),
+    (lambda: quadrature.log_integral(torch.tensor([]), 0.1), r"expected a non-empty \(M,\) tensor and h > 0, got \(0,\)"),
+    (lambda: quadrature.log_integral(torch.tensor([0.0]), 0.0), r"h > 0, .*h=0.0"),
+    (lambda: quadrature.log_evidence_grid(lambda z: z.sum(1), d=0, k=3), r"\bd\b.*positive int, got 0"),
+    (lambda: quadrature.log_evidence_prior_mc(lambda z: z.sum(1), d=1, n_samples=1), r"n_samples must be an int >= 2, got 1"),
+    (lambda: quadrature.time_grid_evidence(lambda d: None, ds=[1], k=3, repeats=0), r"repeats\b.*positive int, got 0"),
+    (lambda: quadrature.grid_years(10, 2, 0.0), r"seconds_per_evaluation must be positive, got 0.0"),
 ])
-def test_bad_arguments_raise_value_error(call):
-    with pytest.raises(ValueError):
+def test_bad_arguments_raise_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
         call()
 
 
 def test_relative_variance_needs_a_linear_gaussian():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="model: expected a LinearGaussian, got object"):
         quadrature.prior_mc_relative_variance(object(), torch.zeros(1, 1))

@@ -1,4 +1,4 @@
-"""Tests for course_utils.sliders: frames, determinism, the embedded JSON table, ids and errors."""
+"""Tests for course_utils.display.sliders: frames, determinism, the embedded JSON table, ids and errors."""
 import base64
 import json
 import re
@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 
-from course_utils import sliders  # noqa: E402
+from course_utils.display import plotting, sliders  # noqa: E402
 
 
 def render(a, b=1.0):
@@ -90,7 +90,7 @@ def test_traversal_rows():
 def test_traversal_accepts_figures_bytes_and_tensors():
     import torch
 
-    png = sliders.array_png(np.zeros((3, 3)))
+    png = plotting.array_png(np.zeros((3, 3)))
     s = sliders.traversal_slider([[render(0.0), png, torch.ones(3, 3)]], labels=["z1"])
     _, (data,) = tables(s)
     assert len(data["frames"]) == 3 and base64.b64decode(data["frames"][data["order"][1]]) == png
@@ -100,22 +100,28 @@ def test_traversal_accepts_figures_bytes_and_tensors():
 def test_errors():
     with pytest.raises(ValueError, match="params is empty"):
         sliders.frame_slider(render, {})
-    with pytest.raises(TypeError, match="expected a list of values"):
+    with pytest.raises(TypeError, match=r"params\['a'\]: expected a list of values, got float"):
         sliders.frame_slider(render, {"a": 1.0})
-    with pytest.raises(ValueError, match="empty list"):
+    with pytest.raises(ValueError, match=r"params\['a'\]: expected at least one value, got an empty list"):
         sliders.frame_slider(render, {"a": []})
-    with pytest.raises(ValueError, match="exceed max_frames"):
+    with pytest.raises(ValueError, match=r"400 frames \(20 x 20\) exceed max_frames=150"):
         sliders.frame_slider(render, {"a": list(range(20)), "b": list(range(20))})
-    with pytest.raises(TypeError, match="expected a matplotlib Figure"):
+    with pytest.raises(TypeError, match=r"render\(\{'a': 1\}\) returned Axes, expected a matplotlib Figure"):
         sliders.frame_slider(lambda a: plt.subplots()[1], {"a": [1, 2]})
     assert plt.get_fignums() == []
-    with pytest.raises(TypeError, match="render must be a callable"):
+    with pytest.raises(TypeError, match="render must be a callable returning a matplotlib Figure, got NoneType"):
         sliders.frame_slider(None, PARAMS)
-    with pytest.raises(ValueError, match="not one of"):
+    with pytest.raises(ValueError, match=r"initial\['a'\] = 5.0 is not one of params\['a'\]"):
         sliders.frame_slider(render, PARAMS, initial={"a": 5.0})
     with pytest.raises(ValueError, match="rows is empty"):
         sliders.traversal_slider([])
-    with pytest.raises(ValueError, match="one per row"):
+    with pytest.raises(ValueError, match=r"labels: expected 1 entries \(one per row\), got 2"):
         sliders.traversal_slider([[np.zeros((2, 2))]], labels=["a", "b"])
     with pytest.raises(ValueError, match="image: expected shape"):
         sliders.traversal_slider([[np.zeros((2, 2, 2))]])
+    with pytest.raises(ValueError, match=r"parameter name '2a': expected a Python identifier"):
+        sliders.frame_slider(render, {"2a": [1.0]})
+    with pytest.raises(ValueError, match=r"initial names \['c'\] are not parameters"):
+        sliders.frame_slider(render, PARAMS, initial={"c": 1.0})
+    with pytest.raises(TypeError, match="fmt: expected a format string"):
+        sliders.frame_slider(render, PARAMS, fmt=3)

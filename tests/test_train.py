@@ -1,26 +1,25 @@
-"""course_utils.train: fit (history, seeding, batching, non-finite stop, arguments) and evaluate."""
+"""course_utils.train: fit (history, seeding, batching, on_epoch, dtypes, non-finite stop, arguments) and evaluate."""
 import pytest
 import torch
 
-from course_utils.data import load_mnist
-from course_utils.models import MLPVAE
 from course_utils.objectives import negative_elbo
-from course_utils.train import _curves_png, evaluate, fit
+from course_utils.train import evaluate, fit
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    x, y = load_mnist("train", source="bundled")
-    x_test, _ = load_mnist("test", source="bundled")
-    return x[:512], y[:512], x_test[:200]
+@pytest.fixture
+def mnist(bundled_mnist):
+    """Fresh tensors per test: 512 training images with labels, 200 test images."""
+    x, y, x_test = bundled_mnist
+    return x[:512].clone(), y[:512].clone(), x_test[:200].clone()
 
 
-def small_model(seed=0):
-    torch.manual_seed(seed)
-    return MLPVAE(hidden=32, z_dim=2)
+@pytest.fixture
+def small_model(tiny_mlp_vae):
+    """small_model(seed=0) -> a fresh MLPVAE(hidden=32, z_dim=2), seeded."""
+    return lambda seed=0: tiny_mlp_vae(seed, hidden=32)
 
 
-def test_fit_records_per_epoch_means_of_every_key(mnist):
+def test_fit_records_per_epoch_means_of_every_key(mnist, small_model):
     x, y, x_test = mnist
     history = fit(small_model(), (x, y), negative_elbo, epochs=3, batch_size=64, lr=3e-3,
                   test_data=x_test, device="cpu", progress=False)
@@ -32,7 +31,7 @@ def test_fit_records_per_epoch_means_of_every_key(mnist):
     assert all(s > 0 for s in history["seconds"])
 
 
-def test_fit_is_reproducible_and_accepts_a_bare_tensor(mnist):
+def test_fit_is_reproducible_and_accepts_a_bare_tensor(mnist, small_model):
     x, y, _ = mnist
     model_a, model_b = small_model(), small_model()
     a = fit(model_a, (x, y), negative_elbo, epochs=2, batch_size=100, seed=5, device="cpu", progress=False)
@@ -59,7 +58,7 @@ def test_each_example_is_seen_once_per_epoch_with_a_short_last_batch():
     assert first.tolist() != second.tolist()  # reshuffled each epoch
 
 
-def test_non_finite_loss_stops_with_the_epoch_step_and_keys(mnist):
+def test_non_finite_loss_stops_with_the_epoch_step_and_keys(mnist, small_model):
     x = mnist[0][:256]
     calls = []
 
@@ -75,7 +74,7 @@ def test_non_finite_loss_stops_with_the_epoch_step_and_keys(mnist):
         fit(small_model(), x, exploding, epochs=3, batch_size=64, device="cpu", progress=False)
 
 
-def test_non_finite_parameters_are_named(mnist):
+def test_non_finite_parameters_are_named(mnist, small_model):
     model = small_model()
     with torch.no_grad():
         model.encoder_hidden.weight[0, 0] = float("nan")
@@ -83,7 +82,7 @@ def test_non_finite_parameters_are_named(mnist):
         fit(model, mnist[0][:64], negative_elbo, epochs=1, device="cpu", progress=False)
 
 
-def test_loss_fn_contract_errors(mnist):
+def test_loss_fn_contract_errors(mnist, small_model):
     x = mnist[0][:64]
     with pytest.raises(TypeError, match="with a 'loss' key"):
         fit(small_model(), x, lambda m, x: {"recon": negative_elbo(m, x)["recon"]}, epochs=1, progress=False)
@@ -92,29 +91,94 @@ def test_loss_fn_contract_errors(mnist):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"epochs": 0}, "epochs must be a positive int"),
-    ({"epochs": 1, "batch_size": 0}, "batch_size must be a positive int"),
+    ({"epochs": 0}, r"epochs\b.*positive int"),
+    ({"epochs": 1, "batch_size": 0}, r"batch_size\b.*positive int"),
     ({"epochs": 1, "lr": -1.0}, "lr must be a positive number"),
     ({"epochs": 1, "log_every": 0}, "log_every must be None or a positive int"),
 ])
-def test_fit_argument_errors(mnist, kwargs, message):
+def test_fit_argument_errors(mnist, small_model, kwargs, message):
     with pytest.raises(ValueError, match=message):
         fit(small_model(), mnist[0][:8], negative_elbo, progress=False, **kwargs)
 
 
-def test_data_errors():
+def test_data_errors(small_model):
     with pytest.raises(TypeError, match=r"data: expected a tensor x \(N, ...\) or a tuple \(x, y\)"):
         fit(small_model(), [[0.0] * 784], negative_elbo, epochs=1, progress=False)
     with pytest.raises(ValueError, match=r"test_data: expected x of shape \(N, ...\) with N >= 1"):
         fit(small_model(), torch.rand(4, 784), negative_elbo, epochs=1, test_data=torch.rand(0, 784), progress=False)
 
 
-def test_log_every_prints_and_live_plot_is_harmless_outside_notebooks(mnist, capsys):
+def test_log_every_prints_and_live_plot_is_harmless_outside_notebooks(mnist, small_model, capsys):
+    from course_utils.display.plotting import LiveLossPlot
+
+    live = LiveLossPlot()
     fit(small_model(), mnist[0][:128], negative_elbo, epochs=2, batch_size=64, device="cpu",
-        progress=False, live_plot=True, log_every=1)
+        progress=False, on_epoch=live, log_every=1)
     out = capsys.readouterr()
     assert out.out.count("epoch ") == 2 and "epoch 2: loss" in out.out
     assert out.err == ""  # progress=False: no bar
+    assert not live.active and live.handle is None
+
+
+def test_on_epoch_is_called_once_per_epoch_with_the_growing_history(mnist, small_model):
+    calls = []
+
+    def record(epoch, history):
+        calls.append((epoch, {k: list(v) for k, v in history.items()}))  # a snapshot: fit keeps appending
+
+    final = fit(small_model(), mnist[0][:128], negative_elbo, epochs=3, batch_size=64, device="cpu",
+                test_data=mnist[2][:50], progress=False, on_epoch=record)
+    assert [epoch for epoch, _ in calls] == [1, 2, 3]
+    for epoch, history in calls:
+        assert set(history) == set(final) and all(len(v) == epoch for v in history.values())
+        assert all(v == final[k][:epoch] for k, v in history.items())
+
+
+def test_on_epoch_exception_stops_training_and_the_model_goes_home(mnist, small_model):
+    model = small_model()
+
+    def stop(epoch, history):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt, match=r"^$"):
+        fit(model, mnist[0][:64], negative_elbo, epochs=5, device="cpu", progress=False, on_epoch=stop)
+    assert next(model.parameters()).device.type == "cpu"
+
+
+@pytest.mark.parametrize("on_epoch", [True, "plot", 3])
+def test_on_epoch_must_be_callable(mnist, small_model, on_epoch):
+    with pytest.raises(TypeError, match=rf"on_epoch: expected a callable \(epoch, history\) or None, got {type(on_epoch).__name__}"):
+        fit(small_model(), mnist[0][:8], negative_elbo, epochs=1, progress=False, on_epoch=on_epoch)
+
+
+def test_live_plot_argument_is_gone(mnist, small_model):
+    with pytest.raises(TypeError, match="live_plot"):
+        fit(small_model(), mnist[0][:8], negative_elbo, epochs=1, progress=False, live_plot=True)
+
+
+def test_fit_and_evaluate_cast_float64_data_to_the_models_dtype(mnist, small_model):
+    x = mnist[0][:128]
+    a, b = small_model(), small_model()
+    h32 = fit(a, x, negative_elbo, epochs=2, batch_size=64, device="cpu", progress=False)
+    h64 = fit(b, x.double(), negative_elbo, epochs=2, batch_size=64, device="cpu", progress=False)
+    assert h32["loss"] == pytest.approx(h64["loss"], rel=1e-6)  # float64 -> float32 is exact for these images
+    assert next(b.parameters()).dtype == torch.float32
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    e32 = evaluate(a, mnist[2], lambda m, xb: negative_elbo(m, xb, generator=g()))
+    e64 = evaluate(a, mnist[2].double(), lambda m, xb: negative_elbo(m, xb, generator=g()))
+    assert e32 == pytest.approx(e64, rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int64, torch.bool])
+def test_fit_and_evaluate_reject_integer_images(mnist, small_model, dtype):
+    x = (mnist[0][:16] > 0.5).to(dtype)
+    with pytest.raises(TypeError, match=rf"data: expected floating-point images, got dtype {dtype}"):
+        fit(small_model(), x, negative_elbo, epochs=1, progress=False)
+    with pytest.raises(TypeError, match=rf"test_data: expected floating-point images, got dtype {dtype}"):
+        fit(small_model(), mnist[0][:16], negative_elbo, epochs=1, progress=False, test_data=x)
+    with pytest.raises(TypeError, match=rf"data: expected floating-point images, got dtype {dtype}"):
+        evaluate(small_model(), x, negative_elbo)
 
 
 def test_evaluate_is_the_mean_over_examples_whatever_the_batch_size():
@@ -136,6 +200,11 @@ def test_evaluate_is_the_mean_over_examples_whatever_the_batch_size():
         evaluate(model, x, squared, batch_size=0)
 
 
-def test_live_plot_image_is_a_png_of_the_curves():
-    png = _curves_png({"loss": [3.0, 2.0], "test_loss": [3.5, 2.5], "kl": [1.0, 1.2], "seconds": [0.1, 0.1]})
-    assert png.startswith(b"\x89PNG") and len(png) > 1000
+def test_evaluate_loss_of_the_data_it_was_given_matches_negative_elbo(mnist, small_model):
+    model = small_model().eval()
+    x = mnist[2][:50]
+    means = evaluate(model, x, lambda m, xb: negative_elbo(m, xb, generator=torch.Generator().manual_seed(0)),
+                     batch_size=50)
+    with torch.no_grad():
+        direct = negative_elbo(model, x, generator=torch.Generator().manual_seed(0))
+    assert means == pytest.approx({k: float(v.double().mean()) for k, v in direct.items()}, rel=1e-6)

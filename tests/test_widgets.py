@@ -1,6 +1,9 @@
-"""Tests of course_utils.widgets: pure helpers, and the live slider on ipywidgets 8.x and 7.7.x."""
+"""Tests of course_utils.display.widgets: pure helpers, and the live slider on ipywidgets 8.x and 7.7.x.
+
+The 7.7.x test installs ipywidgets 7.7.5 from the package index: it is marked `network` (deselect with -m 'not network')."""
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -10,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from course_utils import widgets
+from course_utils.display import plotting, widgets
 
 IPYWIDGETS_7 = ("ipywidgets==7.7.5", "widgetsnbextension==3.6.10", "jupyterlab_widgets==1.1.11",
                 "ipython_genutils==0.2.0")
@@ -36,6 +40,11 @@ class TinyDecoder(torch.nn.Module):
         return self.linear(z).view(-1, 1, 28, 28)
 
 
+def png_to_array(png: bytes) -> np.ndarray:
+    """Read PNG bytes back to a uint8 array (widgets.png_to_array was removed; PIL reads them)."""
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
 def expected_pixels(model, z, scale):
     probs = torch.sigmoid(model.decode(torch.as_tensor(z, dtype=torch.float32)[None]))[0, 0].detach().numpy()
     return np.round(probs * 255).astype(np.uint8).repeat(scale, 0).repeat(scale, 1)
@@ -52,13 +61,13 @@ def live_widget_check(expected_major: int) -> str:
     assert isinstance(box, ipywidgets.VBox)
     assert [s.description for s in box.sliders] == ["z[2]", "z[0]"]
     before = box.image.value
-    assert np.array_equal(widgets.png_to_array(before), expected_pixels(model, z0, 2))
+    assert np.array_equal(png_to_array(before), expected_pixels(model, z0, 2))
     box.sliders[0].value = 2.0
     after = box.image.value
     assert after != before
     expected = torch.tensor([0.5, -0.5, 2.0])
     assert torch.equal(box.z(), expected)
-    assert np.array_equal(widgets.png_to_array(after), expected_pixels(model, expected, 2))
+    assert np.array_equal(png_to_array(after), expected_pixels(model, expected, 2))
     assert "z[2] = +2.00" in box.children[1].value
     return ipywidgets.__version__
 
@@ -92,6 +101,7 @@ def _install_ipywidgets_7(target: Path) -> None:
             raise
 
 
+@pytest.mark.network
 def test_live_widget_ipywidgets_7():
     target = _cache_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -114,12 +124,25 @@ def test_decode_image_is_sigmoid_of_logits():
     assert np.allclose(widgets.decode_image(model, z, logits=False), model.decode(z[None])[0, 0].clamp(0, 1).detach())
 
 
-def test_png_round_trip_and_scale():
-    image = np.linspace(0, 1, 12).reshape(3, 4)
-    pixels = widgets.png_to_array(widgets.to_png(image, scale=3))
-    assert pixels.shape == (9, 12)
-    assert np.array_equal(pixels[::3, ::3], np.round(image * 255).astype(np.uint8))
-    assert widgets.png_to_array(widgets.to_png(np.zeros((2, 2, 3)), scale=1)).shape == (2, 2, 3)
+def test_decode_to_png_is_array_png_of_the_decoded_image():
+    """to_png is gone: decode_to_png encodes with display.plotting.array_png(image, scale=...)."""
+    model = TinyDecoder()
+    z = torch.tensor([0.2, -1.0, 0.5])
+    assert widgets.decode_to_png(model, z, scale=3) == plotting.array_png(widgets.decode_image(model, z), scale=3)
+    assert png_to_array(widgets.decode_to_png(model, z, scale=3)).shape == (84, 84)
+    assert not hasattr(widgets, "to_png") and not hasattr(widgets, "png_to_array")
+
+
+def test_decode_image_of_a_colour_decoder_is_height_width_channels():
+    class Colour(torch.nn.Module):
+        z_dim = 2
+
+        def decode(self, z):
+            return torch.zeros(len(z), 3, 4, 5)
+
+    image = widgets.decode_image(Colour(), torch.zeros(2))
+    assert image.shape == (4, 5, 3) and np.allclose(image, 0.5)
+    assert png_to_array(widgets.decode_to_png(Colour(), torch.zeros(2), scale=2)).shape == (8, 10, 3)
 
 
 def test_decode_to_png_changes_with_z():
@@ -127,7 +150,7 @@ def test_decode_to_png_changes_with_z():
     a = widgets.decode_to_png(model, [0.0, 0.0, 0.0], scale=1)
     b = widgets.decode_to_png(model, [0.0, 1.0, 0.0], scale=1)
     assert a != b
-    assert np.array_equal(widgets.png_to_array(b), expected_pixels(model, [0.0, 1.0, 0.0], 1))
+    assert np.array_equal(png_to_array(b), expected_pixels(model, [0.0, 1.0, 0.0], 1))
 
 
 def test_z0_clipped_to_slider_range():
@@ -147,30 +170,33 @@ class NoZDim(torch.nn.Module):
         return z
 
 
-@pytest.mark.parametrize("model, match", [(object(), "decode"), (NoZDim(), "z_dim")])
+@pytest.mark.parametrize("model, match", [(object(), r"model: expected an object with a decode\(z\) method"),
+                                          (NoZDim(), "model.z_dim: expected a positive int, got None")])
 def test_bad_model(model, match):
     with pytest.raises(TypeError, match=match):
         widgets.latent_traversal(model)
 
 
-@pytest.mark.parametrize("dims, match", [([3], "out of range"), ([-1], "out of range"), ([0, 0], "distinct"),
-                                         ([], "non-empty"), ([0.5], "out of range")])
+@pytest.mark.parametrize("dims, match", [([3], r"dims: \[3\] out of range"), ([-1], r"dims: \[-1\] out of range"),
+                                         ([0, 0], "dims: expected a non-empty list of distinct"),
+                                         ([], "dims: expected a non-empty list"), ([0.5], r"dims: \[0.5\] out of range")])
 def test_bad_dims(dims, match):
     with pytest.raises(ValueError, match=match):
         widgets.latent_traversal(TinyDecoder(), dims=dims)
 
 
-@pytest.mark.parametrize("z0, match", [(torch.zeros(4), "shape"), (torch.zeros(2, 3), "shape"),
-                                       ([0.0, float("nan"), 0.0], "NaN")])
+@pytest.mark.parametrize("z0, match", [(torch.zeros(4), r"z0: expected shape \(3,\) or \(1, 3\), got \(4,\)"),
+                                       (torch.zeros(2, 3), r"z0: expected shape .*got \(2, 3\)"),
+                                       ([0.0, float("nan"), 0.0], "z0: holds NaN")])
 def test_bad_z0(z0, match):
     with pytest.raises(ValueError, match=match):
         widgets.latent_traversal(TinyDecoder(), z0=z0)
 
 
 def test_bad_range_and_scale():
-    with pytest.raises(ValueError, match="lo < hi"):
+    with pytest.raises(ValueError, match="expected lo < hi and step > 0, got lo=1, hi=-1"):
         widgets.latent_traversal(TinyDecoder(), lo=1, hi=-1)
-    with pytest.raises(ValueError, match="scale"):
-        widgets.to_png(np.zeros((2, 2)), scale=0)
-    with pytest.raises(ValueError, match="shape"):
-        widgets.to_png(np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="scale: expected an int >= 1, got 0"):
+        widgets.decode_to_png(TinyDecoder(), torch.zeros(3), scale=0)
+    with pytest.raises(ValueError, match="scale: expected an int >= 1, got 0"):
+        widgets.latent_traversal(TinyDecoder(), scale=0)

@@ -16,7 +16,7 @@ from ..files import atomic_write, sha256_of
 
 
 class DownloadError(RuntimeError):
-    """No mirror delivered a file whose sha256 matched; the message names each URL and what failed."""
+    """No mirror delivered a file whose sha256 matched; the message names each URL and what failed. Chapter 05."""
 
 
 def download_file(name: str, folder: str | os.PathLike, *, mirrors: Sequence[str],

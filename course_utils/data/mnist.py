@@ -81,7 +81,7 @@ def binarize_images(x: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
 
 
 def default_cache_dir() -> Path:
-    """Folder of the downloaded full MNIST: $COURSE_DATA/mnist, else ~/.cache/course_utils/mnist."""
+    """Folder of the downloaded full MNIST: $COURSE_DATA/mnist, else ~/.cache/course_utils/mnist. Chapter 05."""
     root = os.environ.get("COURSE_DATA")
     return Path(root) / "mnist" if root else Path.home() / ".cache" / "course_utils" / "mnist"
 
@@ -136,7 +136,7 @@ def _notice_once(message: str) -> None:
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Array stored in an IDX file (optionally gzipped), e.g. (N, 28, 28) uint8 images or (N,) labels."""
+    """Array stored in an IDX file (optionally gzipped), e.g. (N, 28, 28) uint8 images or (N,) labels. Chapter 05."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -148,7 +148,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
-    """Array from IDX bytes: magic (0, 0, dtype code, ndim), ndim big-endian uint32 sizes, then data."""
+    """Array from IDX bytes: magic (0, 0, dtype code, ndim), ndim big-endian uint32 sizes, then data. Chapter 05."""
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
         raise ValueError(f"{name}: bad IDX magic number {raw[:4].hex() or '(empty)'}; expected 0000 + "
                          f"a dtype code in {[hex(c) for c in IDX_DTYPES]} + ndim")

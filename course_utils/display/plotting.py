@@ -29,7 +29,7 @@ def _to_numpy_images(images) -> np.ndarray:
 
 def image_grid(images, ncols: int = 8, titles: Sequence[str] | None = None,
                cell_size: float = 1.2, cmap: str = "gray") -> Figure:
-    """Grid of N images (values in [0, 1]); returns the figure."""
+    """Grid of N images (values in [0, 1]); returns the figure. Chapter 05."""
     arr = _to_numpy_images(images)
     n = len(arr)
     if n == 0:
@@ -99,6 +99,11 @@ class LiveLossPlot:
         from IPython.display import Image, display
 
         shown = {k: v for k, v in history.items() if k != "seconds" and (self.keys is None or k in self.keys)}
+        if not shown:  # nothing to draw: say so once, and never stop the training loop
+            if self.handle is None:
+                self.handle = display(f"LiveLossPlot: keys={self.keys!r} match none of {sorted(history)}",
+                                      display_id=True)
+            return
         image = Image(data=figure_png(loss_curves(shown, xlabel="epoch"), dpi=self.dpi, colors=None))
         if self.handle is None:
             self.handle = display(image, display_id=True)
@@ -107,7 +112,7 @@ class LiveLossPlot:
 
 
 def figure_png(fig: Figure, dpi: int = 72, colors: int | None = 128) -> bytes:
-    """PNG bytes of a figure (closed afterwards); colors=k quantizes to a k-colour palette (smaller)."""
+    """PNG bytes of a figure (closed afterwards); colors=k quantizes to a k-colour palette (smaller). Chapter 05."""
     if not isinstance(fig, Figure):
         raise TypeError(f"expected a matplotlib Figure, got {type(fig).__name__}")
     buf = io.BytesIO()
@@ -119,7 +124,10 @@ def figure_png(fig: Figure, dpi: int = 72, colors: int | None = 128) -> bytes:
 
 
 def array_png(image, colors: int | None = None, scale: int = 1) -> bytes:
-    """PNG bytes of an image array (H, W) or (H, W, 3|4), floats in [0, 1] or uint8, enlarged `scale` times."""
+    """PNG bytes of an image array (H, W) or (H, W, 3|4), floats in [0, 1] or uint8, enlarged `scale` times.
+
+    Chapter 05.
+    """
     from PIL import Image
 
     if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:

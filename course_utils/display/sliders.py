@@ -60,7 +60,10 @@ Array.prototype.forEach.call(ins,function(el){el.addEventListener('input',update
 
 @dataclass(frozen=True)
 class StaticSlider:
-    """A rendered slider: `html` (shown by Jupyter through _repr_html_), its size and frame count."""
+    """A rendered slider: `html` (shown by Jupyter through _repr_html_), its size and frame count.
+
+    Chapters 02 and 05.
+    """
 
     html: str
     slider_id: str
@@ -188,7 +191,7 @@ def frame_slider(render: Callable[..., Figure], params: Mapping[str, Sequence], 
                  labels: Mapping[str, str] | None = None, fmt: str | Callable[[Any], str] = "{:.3g}",
                  width: int | None = None, dpi: int = 72, colors: int | None = 128,
                  initial: Mapping[str, Any] | None = None, max_frames: int = MAX_FRAMES) -> StaticSlider:
-    """One image driven by one slider per parameter; renders every combination of values once.
+    """One image driven by one slider per parameter; renders every combination of values once. Chapters 02 and 05.
 
     params: ordered mapping name -> list of values; render(**values) must return a Figure (closed here).
     """

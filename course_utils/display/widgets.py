@@ -18,7 +18,7 @@ MAX_DEFAULT_DIMS = 10
 
 
 def check_decoder(model: Any) -> int:
-    """The model's latent size `z_dim` after checking it has `decode` and an int `z_dim`."""
+    """The model's latent size `z_dim` after checking it has `decode` and an int `z_dim`. Chapter 05."""
     if not callable(getattr(model, "decode", None)):
         raise TypeError(f"model: expected an object with a decode(z) method, got {type(model).__name__}")
     z_dim = getattr(model, "z_dim", None)
@@ -28,7 +28,7 @@ def check_decoder(model: Any) -> int:
 
 
 def check_dims(dims: Sequence[int] | None, z_dim: int) -> list[int]:
-    """Latent dimensions to drive, as distinct ints in [0, z_dim); None -> the first min(z_dim, 10)."""
+    """Latent dimensions to drive, as distinct ints in [0, z_dim); None -> the first min(z_dim, 10). Chapter 05."""
     if dims is None:
         return list(range(min(z_dim, MAX_DEFAULT_DIMS)))
     if isinstance(dims, torch.Tensor):
@@ -43,7 +43,7 @@ def check_dims(dims: Sequence[int] | None, z_dim: int) -> list[int]:
 
 
 def check_z0(z0: Any, z_dim: int) -> torch.Tensor:
-    """Starting latent point as a float32 tensor (z_dim,); None -> the prior mean 0."""
+    """Starting latent point as a float32 tensor (z_dim,); None -> the prior mean 0. Chapter 05."""
     if z0 is None:
         return torch.zeros(z_dim)
     z0 = torch.as_tensor(np.asarray(z0.detach().cpu() if isinstance(z0, torch.Tensor) else z0), dtype=torch.float32)
@@ -62,7 +62,7 @@ def _device(model: Any) -> torch.device:
 
 @torch.no_grad()
 def decode_image(model: Any, z: torch.Tensor, logits: bool = True) -> np.ndarray:
-    """Decode one latent point z (z_dim,) to an image in [0, 1]: (H, W) grey or (H, W, 3) colour."""
+    """Decode one latent point z (z_dim,) to an image in [0, 1]: (H, W) grey or (H, W, 3) colour. Chapter 05."""
     z_dim = check_decoder(model)
     z = check_z0(z, z_dim).to(_device(model))
     out = model.decode(z[None])[0].float().cpu()
@@ -80,14 +80,14 @@ def decode_image(model: Any, z: torch.Tensor, logits: bool = True) -> np.ndarray
 
 
 def decode_to_png(model: Any, z: Any, scale: int = 5, logits: bool = True) -> bytes:
-    """PNG bytes of the image decoded from one latent point z (z_dim,)."""
+    """PNG bytes of the image decoded from one latent point z (z_dim,). Chapter 05."""
     return array_png(decode_image(model, z, logits=logits), scale=scale)
 
 
 def latent_traversal(model: Any, z0: Any = None, dims: Sequence[int] | None = None, *,
                      lo: float = -3.0, hi: float = 3.0, step: float = 0.1, scale: int = 5,
                      logits: bool = True):
-    """ipywidgets box: a FloatSlider per latent dim in `dims` moves z away from z0; the Image decodes z.
+    """ipywidgets box: a FloatSlider per latent dim in `dims` moves z away from z0; the Image decodes z. Chapter 05.
 
     The returned VBox also carries `.sliders` (list of FloatSlider), `.image` (Image) and `.z()`
     (the current latent point, a tensor (z_dim,)).

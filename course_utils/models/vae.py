@@ -4,7 +4,7 @@ Encoders return the parameters of q(z|x) = N(mu, diag exp(logvar)); decoders ret
 p(x|z) = Bernoulli(sigmoid(x_logits)) (never a sigmoid inside: the loss uses the _with_logits form).
 `forward` samples one z per example with the reparameterization of chapter 04.
 Inputs get cheap metadata checks (type, dtype, shape), never checks that read their values.
-Only torch (and the torch-only gaussian module) is imported here.
+Only torch (and the torch-only gaussian and validate modules) is imported here.
 """
 from __future__ import annotations
 
@@ -15,14 +15,9 @@ import torch
 from torch import nn
 
 from ..gaussian import reparameterize
+from ..validate import float_tensor, positive_int
 
 MNIST_SHAPE = (1, 28, 28)
-
-
-def _positive_ints(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name}: expected a positive int, got {value!r}")
 
 
 def _image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
@@ -31,13 +26,6 @@ def _image_shape(image_shape: Sequence[int]) -> tuple[int, int, int]:
     if len(shape) != 3 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape):
         raise ValueError(f"image_shape: expected (C, H, W), three positive ints, got {image_shape!r}")
     return shape
-
-
-def _check_tensor(name: str, t: torch.Tensor) -> None:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(f"{name}: expected a floating-point tensor, got dtype {t.dtype} (use .float())")
 
 
 class VAEBase(nn.Module):
@@ -53,7 +41,7 @@ class VAEBase(nn.Module):
         return self.decode(z), mu, logvar
 
     def _images(self, x: torch.Tensor) -> torch.Tensor:
-        _check_tensor("x", x)
+        float_tensor("x", x)
         n, flat = (x.shape[0] if x.ndim else 0), math.prod(self.image_shape)
         if tuple(x.shape[1:]) not in (self.image_shape, (flat,)) or n == 0:
             raise ValueError(f"x: expected shape (N, {', '.join(map(str, self.image_shape))}) or (N, {flat}) "
@@ -64,7 +52,7 @@ class VAEBase(nn.Module):
         return x.reshape(n, *self.image_shape)  # (N, C, H, W)
 
     def _latents(self, z: torch.Tensor) -> torch.Tensor:
-        _check_tensor("z", z)
+        float_tensor("z", z)
         if z.ndim != 2 or z.shape[1] != self.z_dim or z.shape[0] == 0:
             raise ValueError(f"z: expected shape (N, {self.z_dim}) with N >= 1, got {tuple(z.shape)}")
         return z
@@ -75,7 +63,7 @@ class MLPVAE(VAEBase):
 
     def __init__(self, image_shape: Sequence[int] = MNIST_SHAPE, hidden: int = 400, z_dim: int = 20):
         super().__init__()
-        _positive_ints(hidden=hidden, z_dim=z_dim)
+        positive_int("hidden", hidden), positive_int("z_dim", z_dim)
         self.image_shape, self.hidden, self.z_dim = _image_shape(image_shape), hidden, z_dim
         x_dim = math.prod(self.image_shape)
         self.encoder_hidden = nn.Linear(x_dim, hidden)
@@ -115,7 +103,7 @@ class ConvVAE(VAEBase):
 
     def __init__(self, image_shape: Sequence[int] = MNIST_SHAPE, z_dim: int = 16, channels: int = 32):
         super().__init__()
-        _positive_ints(z_dim=z_dim, channels=channels)
+        positive_int("z_dim", z_dim), positive_int("channels", channels)
         self.image_shape, self.z_dim, self.channels = _image_shape(image_shape), z_dim, channels
         c_in, h, w = self.image_shape
         layers = _halvings(self.image_shape)

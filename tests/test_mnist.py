@@ -1,14 +1,15 @@
-"""course_utils.data: bundled MNIST, IDX parsing, and the download path, offline (a local HTTP server)."""
+"""course_utils.data.mnist: bundled MNIST, IDX parsing, and full MNIST through the download path, offline
+(a local HTTP server, the `http_server` fixture of conftest.py). download_file itself: test_download.py."""
 import gzip
 import hashlib
-import http.server
-import threading
 
 import numpy as np
 import pytest
 import torch
+from conftest import assert_within_stderr
 
-from course_utils import data
+import course_utils.data
+from course_utils.data import mnist as data
 
 IMAGES, LABELS = data.FILES["train"]
 TEST_IMAGES, TEST_LABELS = data.FILES["test"]
@@ -31,40 +32,13 @@ def tiny_mnist():
     return images, labels, files, sums
 
 
-@pytest.fixture()
-def server():
-    """A local HTTP server on a free port; tests put bytes in `routes` (path -> bytes); 404 elsewhere."""
-    routes, requests = {}, []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            requests.append(self.path)
-            body = routes.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield base, routes, requests
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
-
-
 def serve(routes, prefix, files):
     for name, raw in files.items():
         routes[f"/{prefix}/{name}"] = raw
 
 
-def test_full_download_parses_verifies_and_caches(server, tiny_mnist, tmp_path):
-    base, routes, requests = server
+def test_full_download_parses_verifies_and_caches(http_server, tiny_mnist, tmp_path):
+    base, routes, requests = http_server
     images, labels, files, sums = tiny_mnist
     serve(routes, "m1", files)
     x, y = data.load_mnist("train", source="full", cache_dir=tmp_path, mirrors=[f"{base}/m1/"], sha256=sums)
@@ -76,8 +50,8 @@ def test_full_download_parses_verifies_and_caches(server, tiny_mnist, tmp_path):
     assert torch.equal(again, x) and len(requests) == 2
 
 
-def test_corrupted_download_raises_checksum_error_and_leaves_nothing(server, tiny_mnist, tmp_path):
-    base, routes, _ = server
+def test_corrupted_download_raises_checksum_error_and_leaves_nothing(http_server, tiny_mnist, tmp_path):
+    base, routes, _ = http_server
     _, _, files, sums = tiny_mnist
     serve(routes, "m1", {name: raw[:20] + bytes([raw[20] ^ 0xFF]) + raw[21:] for name, raw in files.items()})
     with pytest.raises(data.DownloadError, match=rf"{base}/m1/{IMAGES}: sha256 mismatch: expected {sums[IMAGES]}"):
@@ -85,8 +59,8 @@ def test_corrupted_download_raises_checksum_error_and_leaves_nothing(server, tin
     assert list(tmp_path.iterdir()) == []
 
 
-def test_missing_file_on_first_mirror_falls_back_to_second(server, tiny_mnist, tmp_path):
-    base, routes, requests = server
+def test_missing_file_on_first_mirror_falls_back_to_second(http_server, tiny_mnist, tmp_path):
+    base, routes, requests = http_server
     _, labels, files, sums = tiny_mnist
     serve(routes, "m2", files)
     mirrors = [f"{base}/m1/", f"{base}/m2/"]
@@ -95,15 +69,8 @@ def test_missing_file_on_first_mirror_falls_back_to_second(server, tiny_mnist, t
     assert requests == [f"/m1/{IMAGES}", f"/m2/{IMAGES}", f"/m1/{LABELS}", f"/m2/{LABELS}"]
 
 
-def test_all_mirrors_failing_names_each_url(server, tiny_mnist, tmp_path):
-    base, sums = server[0], tiny_mnist[3]
-    with pytest.raises(data.DownloadError, match=rf"2 mirror\(s\)(.|\n)*{base}/a/{IMAGES}: HTTP Error 404(.|\n)*{base}/b/"):
-        data.download_file(IMAGES, tmp_path, mirrors=[f"{base}/a/", f"{base}/b/"], sha256=sums)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_truncated_idx_gives_a_clear_error(server, tiny_mnist, tmp_path):
-    base, routes, _ = server
+def test_truncated_idx_gives_a_clear_error(http_server, tiny_mnist, tmp_path):
+    base, routes, _ = http_server
     images, _, files, sums = tiny_mnist
     truncated = gzip.compress(idx_bytes(images)[:-100])
     files = {**files, IMAGES: truncated}
@@ -126,8 +93,8 @@ def test_parse_idx_round_trip_and_errors(tmp_path):
         data.read_idx(broken)
 
 
-def test_auto_uses_the_full_set_when_all_four_files_arrive(server, tiny_mnist, tmp_path, capsys):
-    base, routes, _ = server
+def test_auto_uses_the_full_set_when_all_four_files_arrive(http_server, tiny_mnist, tmp_path, capsys):
+    base, routes, _ = http_server
     _, _, files, sums = tiny_mnist
     serve(routes, "m1", files)
     x, y = data.load_mnist("test", source="auto", cache_dir=tmp_path, mirrors=[f"{base}/m1/"], sha256=sums)
@@ -135,11 +102,11 @@ def test_auto_uses_the_full_set_when_all_four_files_arrive(server, tiny_mnist, t
     assert len(list(tmp_path.iterdir())) == 4 and capsys.readouterr().out == ""
 
 
-def test_auto_falls_back_to_bundled_with_one_notice(server, tmp_path, capsys, monkeypatch):
+def test_auto_falls_back_to_bundled_with_one_notice(http_server, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COURSE_LANG", "en")
     monkeypatch.setattr(data, "_shown", set())
     for split in ("train", "test"):
-        x, _ = data.load_mnist(split, source="auto", cache_dir=tmp_path, mirrors=[f"{server[0]}/none/"])
+        x, _ = data.load_mnist(split, source="auto", cache_dir=tmp_path, mirrors=[f"{http_server[0]}/none/"])
     out = capsys.readouterr().out
     assert x.shape == (1000, 1, 28, 28)
     assert out.count("Notice") == 1 and "bundled subset" in out and "HTTP Error 404" in out
@@ -164,10 +131,11 @@ def test_binarize_is_a_seeded_bernoulli_sample():
     c = data.binarize_images(x, seed=2)
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert set(a.unique().tolist()) == {0.0, 1.0}
-    assert abs(float(a.mean() - x.mean())) < 4 * float((x * (1 - x)).mean().sqrt()) / x.numel() ** 0.5
-    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+    se = float((x * (1 - x)).mean().sqrt()) / x.numel() ** 0.5  # pixels are independent Bernoulli(x)
+    assert_within_stderr(a.mean(), x.mean(), se, what="mean of the binarized images")
+    with pytest.raises(ValueError, match=r"x: grey levels must lie in \[0, 1\]"):
         data.binarize_images(x * 2)
-    with pytest.raises(TypeError, match="floating-point"):
+    with pytest.raises(TypeError, match="x: expected a floating-point torch.Tensor"):
         data.binarize_images(torch.zeros(2, 3, dtype=torch.long))
 
 
@@ -176,15 +144,24 @@ def test_argument_errors_and_cache_dir(monkeypatch, tmp_path):
         data.load_mnist("valid")
     with pytest.raises(ValueError, match="source='web'"):
         data.load_mnist(source="web")
-    with pytest.raises(ValueError, match="no sha256 known"):
-        data.download_file("other.gz", tmp_path)
+    with pytest.raises(ValueError, match=r"name: no sha256 known for 'other.gz'"):
+        data.download_file("other.gz", tmp_path, mirrors=data.MIRRORS, sha256=data.SHA256)
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
     assert data.default_cache_dir() == tmp_path / "mnist"
     monkeypatch.delenv("COURSE_DATA")
     assert data.default_cache_dir().parts[-3:] == (".cache", "course_utils", "mnist")
 
 
-def test_sha256_of_matches_hashlib(tmp_path):
-    path = tmp_path / "f.bin"
-    path.write_bytes(b"abc" * 1000)
-    assert data.sha256_of(path) == hashlib.sha256(b"abc" * 1000).hexdigest()
+def test_package_reexports_the_public_names():
+    assert course_utils.data.load_mnist is data.load_mnist
+    assert course_utils.data.binarize_images is data.binarize_images
+    from course_utils.data import download
+
+    assert course_utils.data.download_file is download.download_file is data.download_file
+    assert course_utils.data.DownloadError is download.DownloadError is data.DownloadError
+    assert set(course_utils.data.__all__) == {"DownloadError", "binarize_images", "download_file", "load_mnist"}
+
+
+def test_shipped_checksums_name_the_four_files():
+    assert set(data.SHA256) == {*data.FILES["train"], *data.FILES["test"]}
+    assert all(len(h) == 64 and int(h, 16) >= 0 for h in data.SHA256.values())
