@@ -87,8 +87,12 @@ def kl_normal_full(mu: torch.Tensor, logvar: torch.Tensor, mu_p: torch.Tensor, c
     d = mu.shape[-1]
     if mu.ndim != 2 or cov_p.shape != (d, d):
         raise ValueError(f"mu (N, d) and cov_p (d, d) expected, got mu{tuple(mu.shape)}, cov_p{tuple(cov_p.shape)}")
-    if mu_p.shape not in ((d,), mu.shape):
-        raise ValueError(f"mu_p: expected shape ({d},) or {tuple(mu.shape)}, got {tuple(mu_p.shape)}")
+    try:
+        if torch.broadcast_shapes(mu_p.shape, mu.shape) != mu.shape:
+            raise RuntimeError
+    except RuntimeError:
+        raise ValueError(f"mu_p: expected a shape that broadcasts to mu's {tuple(mu.shape)} ((d,), (1, d) or (N, d)), "
+                         f"got {tuple(mu_p.shape)}") from None
     precision = torch.linalg.inv(cov_p)  # P^-1, (d, d)
     diff = mu_p.expand_as(mu) - mu  # (N, d)
     # KL = 1/2 * (tr(P^-1 V) + (mu_p - mu)^T P^-1 (mu_p - mu) - d + log det P - sum_j log v_j),  V = diag exp(logvar)

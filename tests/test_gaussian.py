@@ -183,18 +183,25 @@ def test_kl_normal_matches_torch(shape):
     torch.testing.assert_close(gaussian.kl_normal(mu_q, logvar_q, mu_p, logvar_p), expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("mu_p_shape", ["rows", "vector"])
+@pytest.mark.parametrize("mu_p_shape", ["rows", "vector", "one_row"])
 def test_kl_normal_full_matches_torch_multivariate_normal(mu_p_shape):
     g = torch.Generator().manual_seed(0)
     mu, var = torch.randn(4, 3, generator=g, dtype=F64), torch.rand(4, 3, generator=g, dtype=F64) + 0.1
     A = torch.randn(3, 3, generator=g, dtype=F64)
     cov_p = A @ A.T + 0.5 * torch.eye(3, dtype=F64)
     mu_p = torch.randn(4, 3, generator=g, dtype=F64) if mu_p_shape == "rows" else torch.tensor([0.3, -0.2, 1.0], dtype=F64)
+    mu_p = mu_p[None] if mu_p_shape == "one_row" else mu_p
     q = MultivariateNormal(mu, covariance_matrix=torch.diag_embed(var))
     p = MultivariateNormal(mu_p, covariance_matrix=cov_p)
     value = gaussian.kl_normal_full(mu, var.log(), mu_p, cov_p)
     assert value.shape == (4,)
     torch.testing.assert_close(value, kl_divergence(q, p), rtol=1e-10, atol=1e-10)
+
+
+def test_kl_normal_full_names_a_mu_p_that_does_not_broadcast():
+    mu = torch.zeros(4, 3, dtype=F64)
+    with pytest.raises(ValueError, match=r"mu_p: expected a shape that broadcasts to mu's \(4, 3\)"):
+        gaussian.kl_normal_full(mu, mu, torch.zeros(2, 3, dtype=F64), torch.eye(3, dtype=F64))
 
 
 def test_kl_normal_full_with_a_diagonal_prior_is_kl_normal():
