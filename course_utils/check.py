@@ -2,9 +2,17 @@
 
 Feedback is in the notebook's language (config.language()) and names the likely mistake
 (sign, factor, constant, reduction over the batch, shape, NaN) instead of a bare False.
+The reference is computed first, and the student's code gets fresh copies of the inputs, so code
+that changes its inputs in place cannot change the expected answer. A student function that does
+not return within `seconds` (default 10) is stopped where the platform allows it (a main-thread
+alarm: Linux, macOS, Colab) and reported.
 """
 from __future__ import annotations
 
+import contextlib
+import copy
+import signal
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -18,6 +26,8 @@ MESSAGES = {
         "todo": "⏳ {name}: todavía sin resolver (reemplaza `raise NotImplementedError`).",
         "error": "❌ {name}: tu código lanzó {err}.",
         "none": "❌ {name}: devolviste None; ¿falta un `return`?",
+        "slow": "❌ {name}: tu código no terminó en {seconds:g} s (¿un bucle infinito?).",
+        "complex": "❌ {name}: devolviste números complejos; se esperaban reales.",
         "type": "❌ {name}: devolviste {kind}; se esperaban números.",
         "nan": "❌ {name}: hay NaN o infinitos en tu resultado.",
         "sum": "❌ {name}: sumaste sobre el lote; devuelve un valor por ejemplo (forma {shape}).",
@@ -38,6 +48,8 @@ MESSAGES = {
         "todo": "⏳ {name}: not attempted yet (replace `raise NotImplementedError`).",
         "error": "❌ {name}: your code raised {err}.",
         "none": "❌ {name}: you returned None; is a `return` missing?",
+        "slow": "❌ {name}: your code did not finish within {seconds:g} s (an infinite loop?).",
+        "complex": "❌ {name}: you returned complex numbers; real ones were expected.",
         "type": "❌ {name}: you returned {kind}; numbers were expected.",
         "nan": "❌ {name}: your result holds NaN or infinite values.",
         "sum": "❌ {name}: you summed over the batch; return one value per example (shape {shape}).",
@@ -74,8 +86,63 @@ class Feedback:
         return self.passed
 
 
+TIME_LIMIT = 10.0
+
+
 def _msg(lang: str, key: str, **kw: Any) -> str:
     return MESSAGES[lang][key].format(**kw)
+
+
+def _lang(lang: str | None) -> str:
+    if lang is None:
+        return config.language()
+    if lang not in MESSAGES:
+        raise ValueError(f"lang: expected one of {tuple(MESSAGES)} or None, got {lang!r}")
+    return lang
+
+
+def _fresh(x: Any) -> Any:
+    """A copy of an argument that the student may change without touching the original."""
+    if hasattr(x, "detach") and hasattr(x, "clone"):
+        return x.detach().clone().requires_grad_(bool(getattr(x, "requires_grad", False)))
+    if isinstance(x, (tuple, list)):
+        return type(x)(_fresh(item) for item in x)
+    try:
+        return copy.deepcopy(x)
+    except Exception:  # a module, a model with hooks, ...: shared as it is
+        return x
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Raise _TooSlow inside the block after `seconds` (main thread with SIGALRM only; else no limit)."""
+    usable = seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _is_complex(x: Any) -> bool:
+    if hasattr(x, "is_complex"):
+        return bool(x.is_complex())
+    if isinstance(x, (list, tuple)):
+        return any(_is_complex(item) for item in x)
+    return bool(np.iscomplexobj(x))
 
 
 def _as_array(x: Any) -> np.ndarray | None:
@@ -95,12 +162,14 @@ def _as_array(x: Any) -> np.ndarray | None:
 def diagnose(got: Any, expected: Any, *, name: str, rtol: float = 1e-5, atol: float = 1e-7,
              case: int = 0, lang: str | None = None) -> Feedback:
     """Compare one answer with the expected value and name the likely mistake. Every chapter."""
-    lang = lang or config.language()
+    lang = _lang(lang)
     exp = _as_array(expected)
     if exp is None:
         raise TypeError(f"expected value must be numeric, got {type(expected).__name__}")
     if got is None:
         return Feedback(False, [_msg(lang, "none", name=name)])
+    if _is_complex(got):
+        return Feedback(False, [_msg(lang, "complex", name=name)])
     arr = _as_array(got)
     if arr is None or arr.dtype == object:
         return Feedback(False, [_msg(lang, "type", name=name, kind=type(got).__name__)])
@@ -149,10 +218,14 @@ def value(answer: Any, expected: Any, *, name: str, rtol: float = 1e-5, atol: fl
     return _report(diagnose(answer, expected, name=name, rtol=rtol, atol=atol, lang=lang))
 
 
-def _call_student(student: Callable, args: tuple, name: str, lang: str) -> tuple[Any, Feedback | None]:
-    """Run the student's code; a placeholder or a crash becomes feedback instead of an exception."""
+def _call_student(student: Callable, args: tuple, name: str, lang: str, seconds: float | None = TIME_LIMIT,
+                  copy_args: bool = True) -> tuple[Any, Feedback | None]:
+    """Run the student's code (on copies of args); a placeholder, a crash or a hang becomes feedback."""
     try:
-        return student(*args), None
+        with _time_limit(seconds):
+            return student(*(_fresh(args) if copy_args else args)), None
+    except _TooSlow:
+        return None, Feedback(False, [_msg(lang, "slow", name=name, seconds=seconds)])
     except NotImplementedError:
         return None, Feedback(False, [_msg(lang, "todo", name=name)], attempted=False)
     except Exception as err:  # the student's bug, reported rather than raised
@@ -160,9 +233,10 @@ def _call_student(student: Callable, args: tuple, name: str, lang: str) -> tuple
 
 
 def function(student: Callable, reference: Callable, cases: Iterable[tuple], *, name: str,
-             rtol: float = 1e-5, atol: float = 1e-7, lang: str | None = None) -> Feedback:
+             rtol: float = 1e-5, atol: float = 1e-7, lang: str | None = None,
+             seconds: float | None = TIME_LIMIT) -> Feedback:
     """Run `student` and `reference` on each tuple of arguments in `cases`; stop at the first mistake. Every chapter."""
-    lang = lang or config.language()
+    lang = _lang(lang)
     if not callable(student) or not callable(reference):
         raise TypeError("student and reference must be callables")
     cases = list(cases)
@@ -171,10 +245,11 @@ def function(student: Callable, reference: Callable, cases: Iterable[tuple], *, 
     for i, args in enumerate(cases):
         if not isinstance(args, tuple):
             raise TypeError(f"case {i}: expected a tuple of arguments, got {type(args).__name__}")
-        got, failed = _call_student(student, args, name, lang)
+        expected = reference(*_fresh(args))  # first, and on its own copy
+        got, failed = _call_student(student, args, name, lang, seconds)
         if failed is not None:
             return _report(failed)
-        fb = diagnose(got, reference(*args), name=name, rtol=rtol, atol=atol, case=i, lang=lang)
+        fb = diagnose(got, expected, name=name, rtol=rtol, atol=atol, case=i, lang=lang)
         if not fb.passed:
             return _report(fb)
     return _report(Feedback(True, [_msg(lang, "pass", name=name)]))
@@ -200,20 +275,28 @@ def reparameterize(student: Callable, *, lang: str | None = None, n: int = 20000
     """Check a student's reparameterize(mu, logvar): shape, gradient path, sample moments (chapter 04)."""
     import torch
 
-    lang = lang or config.language()
+    lang = _lang(lang)
     name = "reparameterize"
-    mu = torch.tensor([[0.5, -1.0, 2.0]], dtype=torch.float64).repeat(n, 1).requires_grad_()
-    logvar = torch.tensor([[0.0, 1.0, -2.0]], dtype=torch.float64).repeat(n, 1).requires_grad_()
-    z, failed = _call_student(student, (mu, logvar), name, lang)
+    mean_ref = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)  # the answer, fixed before the student runs
+    logvar_ref = torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64)
+    std_ref = (0.5 * logvar_ref).exp()
+    mu = mean_ref.repeat(n, 1).requires_grad_()  # (n, 3): the student's own leaves
+    logvar = logvar_ref.repeat(n, 1).requires_grad_()
+    z, failed = _call_student(student, (mu, logvar), name, lang, copy_args=False)
     if failed is not None:
         return _report(failed)
+    if z is None:
+        return _report(Feedback(False, [_msg(lang, "none", name=name)]))
     if not isinstance(z, torch.Tensor) or z.shape != mu.shape:
         got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
         return _report(Feedback(False, [_msg(lang, "shape", name=name, got=got, expected=tuple(mu.shape))]))
+    if z.is_complex():
+        return _report(Feedback(False, [_msg(lang, "complex", name=name)]))
+    if not torch.isfinite(z).all():
+        return _report(Feedback(False, [_msg(lang, "nan", name=name)]))
     if not _gradient_reaches(z, mu, logvar):
         return _report(Feedback(False, [_msg(lang, "nograd", name=name)]))
     mean, std = z.detach().mean(0), z.detach().std(0)
-    mean_ref, std_ref = mu[0].detach(), (0.5 * logvar[0].detach()).exp()
     mean_ok = ((mean - mean_ref).abs() <= 5 * std_ref / n**0.5).all()
     std_ok = ((std - std_ref).abs() <= 5 * std_ref / (2 * n) ** 0.5).all()
     if mean_ok and std_ok:

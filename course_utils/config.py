@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -40,7 +41,7 @@ def set_language(lang: str) -> None:
     """Force the language of messages ('es' or 'en') for this session. Every chapter."""
     global _language_override
     if lang not in LANGUAGES:
-        raise ValueError(f"language {lang!r}: expected one of {LANGUAGES}")
+        raise ValueError(f"lang: expected one of {LANGUAGES}, got {lang!r}")
     _language_override = lang
 
 
@@ -52,7 +53,9 @@ def _language_from_path(path: str | os.PathLike) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
 def _language_from_colab() -> str | None:
+    """The notebook's own metadata.course.lang (kept by "Copy to Drive"), asked of Colab once per kernel."""
     if "google.colab" not in sys.modules:
         return None
     try:  # Colab can hand the kernel the notebook it runs, metadata included.
@@ -73,7 +76,9 @@ def language() -> str:
     if _language_override:
         return _language_override
     env = os.environ.get(LANG_VARIABLE, "").strip().lower()
-    if env in LANGUAGES:
+    if env:
+        if env not in LANGUAGES:
+            raise ValueError(f"{LANG_VARIABLE}={env!r}: expected one of {LANGUAGES} (or leave it unset)")
         return env
     for candidate in (os.environ.get("JPY_SESSION_NAME", ""), os.getcwd()):
         lang = _language_from_path(candidate) if candidate else None
@@ -111,7 +116,7 @@ def _available(name: str) -> bool:
 def seed_everything(seed: int = 0) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices); return a torch.Generator seeded the same. Every chapter."""
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -30,20 +30,36 @@ def _inputs(data, name: str = "data") -> torch.Tensor:
     return x
 
 
-def _check_losses(losses, step: str) -> None:
+def _finite_data(x: torch.Tensor, name: str) -> torch.Tensor:
+    """The one value check of the data, at the boundary: NaN or inf in x is named here, not deep in a loss."""
+    bad = ~torch.isfinite(x.flatten(1)).all(1)
+    if bad.any():
+        rows = bad.nonzero().flatten()[:5].tolist()
+        raise ValueError(f"{name}: {int(bad.sum())} of {len(x)} examples hold NaN or infinite values "
+                         f"(first rows {rows}); clean the data before training")
+    return x
+
+
+def _check_losses(losses, step: str, n: int | None = None) -> None:
     if not isinstance(losses, dict) or "loss" not in losses:
         raise TypeError(f"loss_fn must return a dict of per-example tensors with a 'loss' key ({step}); "
                         f"got {type(losses).__name__} {list(losses) if isinstance(losses, dict) else ''}")
     for key, value in losses.items():
-        if not isinstance(value, torch.Tensor) or value.ndim != 1:
-            raise ValueError(f"loss_fn()[{key!r}]: expected a per-example tensor of shape (N,) ({step}), "
-                             f"got {getattr(value, 'shape', type(value).__name__)}")
+        if not isinstance(value, torch.Tensor) or value.ndim != 1 or (n is not None and len(value) != n):
+            expected = f"({n},), one value per example of the batch" if n is not None else "(N,)"
+            raise ValueError(f"loss_fn()[{key!r}]: expected a per-example tensor of shape {expected} ({step}), "
+                             f"got {tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__}")
 
 
 def _non_finite(model, losses, where: str, err: Exception | None = None) -> FloatingPointError:
     keys = [k for k, v in (losses or {}).items() if not torch.isfinite(v).all()]
     params = [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
-    detail = f"keys {keys} hold NaN or inf" if keys else f"loss_fn raised {type(err).__name__}: {err}"
+    if keys:
+        detail = f"keys {keys} hold NaN or inf"
+    elif err is not None:
+        detail = f"loss_fn raised {type(err).__name__}: {err}"
+    else:
+        detail = "every per-example value is finite, but their mean overflowed to inf (values too large)"
     if params:
         detail += f"; non-finite parameters: {params[:5]}"
     return FloatingPointError(f"non-finite loss at {where}: {detail}. Training stopped; "
@@ -61,8 +77,9 @@ def evaluate(model: torch.nn.Module, data, loss_fn: LossFn, batch_size: int = 10
     model.eval()
     sums: dict[str, torch.Tensor] = {}
     for start in range(0, len(x), batch_size):
-        losses = loss_fn(model, x[start:start + batch_size].to(device, dtype))
-        _check_losses(losses, "evaluate")
+        batch = x[start:start + batch_size].to(device, dtype)
+        losses = loss_fn(model, batch)
+        _check_losses(losses, "evaluate", len(batch))
         for key, value in losses.items():
             sums[key] = sums.get(key, 0) + value.detach().double().sum()
     model.train(was_training)
@@ -76,15 +93,19 @@ def _train_epoch(model, x, loss_fn, optimizer, batch_size, generator, epoch) -> 
         where = f"epoch {epoch}, step {step}"
         losses = None
         try:
-            losses = loss_fn(model, x[order[start:start + batch_size]])
-            _check_losses(losses, where)
+            batch = x[order[start:start + batch_size]]
+            losses = loss_fn(model, batch)
+            _check_losses(losses, where, len(batch))
             loss = losses["loss"].mean()  # the per-example losses are reduced here, by the mean
         except ValueError as err:
             if any(not torch.isfinite(p).all() for p in model.parameters()):
                 raise _non_finite(model, losses, where, err) from err
             raise
-        if not math.isfinite(loss.item()):
+        if not math.isfinite(loss.item()):  # fit's one value check per step
             raise _non_finite(model, losses, where)
+        if not loss.requires_grad:
+            raise ValueError(f"loss_fn(model, x)['loss'] has no autograd graph ({where}): it does not depend on "
+                             "the model's parameters; was it computed under torch.no_grad() or .detach()ed?")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -109,7 +130,8 @@ def fit(model: torch.nn.Module, data, loss_fn: LossFn, *, epochs: int, batch_siz
     log_every=k prints one line of means every k epochs. on_epoch(epoch, history), if given, is called
     after each epoch (e.g. course_utils.display.plotting.LiveLossPlot() redraws the curves). The model trains on `device` and is moved
     back to the device it came from (usually the CPU) at the end, in train mode; each call starts
-    a fresh Adam.
+    a fresh Adam. If training stops early (an error, or Ctrl-C), the exception carries the epochs
+    finished so far as `err.history` (the model keeps its trained weights).
     """
     _check_fit_arguments(epochs, batch_size, lr, log_every)
     if on_epoch is not None and not callable(on_epoch):
@@ -118,8 +140,8 @@ def fit(model: torch.nn.Module, data, loss_fn: LossFn, *, epochs: int, batch_siz
     device = torch.device(device) if device is not None else config.device()
     home = next(model.parameters()).device
     dtype = next(model.parameters()).dtype  # data are cast to the model's dtype (float64 arrays -> float32)
-    x = _inputs(data).to(device, dtype)
-    x_test = _inputs(test_data, "test_data").to(device, dtype) if test_data is not None else None
+    x = _finite_data(_inputs(data).to(device, dtype), "data")
+    x_test = _finite_data(_inputs(test_data, "test_data").to(device, dtype), "test_data") if test_data is not None else None
     optimizer = _adam(model.to(device).train(), lr)
     history: dict[str, list[float]] = {}
     bar = tqdm(range(1, epochs + 1), desc="epoch", disable=not progress, leave=True)
@@ -131,6 +153,14 @@ def fit(model: torch.nn.Module, data, loss_fn: LossFn, *, epochs: int, batch_siz
             _report(bar, means, epoch, log_every)
             if on_epoch is not None:
                 on_epoch(epoch, history)
+    except BaseException as err:  # keep what was learned: the finished epochs travel with the exception
+        try:
+            err.history = history
+            err.add_note(f"fit: {len(history.get('seconds', []))} finished epoch(s) are in err.history") \
+                if hasattr(err, "add_note") else None
+        except AttributeError:
+            pass
+        raise
     finally:
         bar.close()
         model.to(home)
@@ -159,8 +189,8 @@ def _check_fit_arguments(epochs, batch_size, lr, log_every) -> None:
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr: expected a positive finite number, got {lr!r}")
     if log_every is not None and (not isinstance(log_every, int) or log_every < 1):
         raise ValueError(f"log_every must be None or a positive int, got {log_every!r}")
 

@@ -79,3 +79,62 @@ def test_tuple_of_tensors_needing_grad_gets_feedback_not_a_crash():
     t = torch.tensor([1.0, 2.0], requires_grad=True)
     fb = check.diagnose((t * 2, t * 3), np.array([[2.0, 4.0], [3.0, 6.0]]), name="f", lang="en")
     assert fb.passed
+
+
+# Wrong answers graded right, right answers graded wrong (issue 14)
+
+def _kl_lecture(mu, logvar):
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+
+
+def test_a_student_that_zeroes_its_inputs_in_place_is_not_graded_correct():
+    def sneaky(mu, logvar):
+        with torch.no_grad():
+            mu.zero_()
+            logvar.zero_()
+        return torch.zeros(mu.shape[0], dtype=mu.dtype)  # KL of N(0, I) to itself
+
+    assert not check.kl(sneaky, lang="en").passed
+
+
+def test_the_reference_runs_first_on_its_own_copy():
+    seen = []
+
+    def reference(x):
+        seen.append(x.clone())
+        return x * 2
+
+    def student(x):
+        x.mul_(0)
+        return x
+
+    x = torch.ones(3)
+    fb = check.function(student, reference, [(x,)], name="double", lang="en")
+    assert not fb.passed and torch.equal(seen[0], torch.ones(3)) and torch.equal(x, torch.ones(3))
+
+
+@pytest.mark.parametrize("lang", ["fr", "EN", ""])
+def test_an_unknown_language_is_a_clear_error(lang):
+    with pytest.raises(ValueError, match=rf"lang: expected one of \('es', 'en'\) or None, got {lang!r}"):
+        check.function(_kl_lecture, _kl_lecture, [(torch.zeros(1, 2), torch.zeros(1, 2))], name="KL", lang=lang)
+
+
+def test_none_nan_and_complex_answers_are_named():
+    none = check.reparameterize(lambda mu, logvar: None, lang="en")
+    nan = check.reparameterize(lambda mu, logvar: mu * float("nan"), lang="en")
+    complex_kl = check.function(lambda mu, logvar: _kl_lecture(mu, logvar).to(torch.complex128), _kl_lecture,
+                                [(torch.zeros(2, 3), torch.zeros(2, 3))], name="KL", lang="en")
+    assert "returned None" in str(none) and "shape" not in str(none)
+    assert "NaN" in str(nan) and "gradient" not in str(nan)
+    assert not complex_kl.passed and "complex" in str(complex_kl)
+
+
+def test_a_student_function_that_never_returns_is_stopped_with_a_message():
+    def forever(x):
+        while True:
+            pass
+
+    fb = check.function(forever, lambda x: x, [(1.0,)], name="loop", lang="en", seconds=0.3)
+    assert not fb.passed and "did not finish within 0.3 s" in str(fb)
+    es = check.function(forever, lambda x: x, [(1.0,)], name="bucle", lang="es", seconds=0.2)
+    assert "no terminó en 0.2 s" in str(es)

@@ -45,8 +45,42 @@ def test_language_defaults_to_english_elsewhere(monkeypatch, tmp_path):
 
 
 def test_set_language_rejects_unknown():
-    with pytest.raises(ValueError, match="language 'fr': expected one of"):
+    with pytest.raises(ValueError, match=r"lang: expected one of \('es', 'en'\), got 'fr'"):
         config.set_language("fr")
+
+
+def test_unknown_course_lang_is_an_error_not_english(monkeypatch):
+    monkeypatch.setattr(config, "_language_override", None)
+    monkeypatch.setenv("COURSE_LANG", "fr")
+    with pytest.raises(ValueError, match=r"COURSE_LANG='fr': expected one of \('es', 'en'\)"):
+        config.language()
+
+
+def test_colab_language_is_asked_once_per_kernel(monkeypatch, tmp_path):
+    """In Colab the notebook's metadata.course.lang is fetched once, then cached (each call may take 5 s)."""
+    import sys
+    import types
+
+    calls = []
+
+    def blocking_request(kind, timeout_sec):
+        calls.append(kind)
+        return {"ipynb": {"metadata": {"course": {"lang": "es"}}}}
+
+    colab = types.ModuleType("google.colab")
+    colab._message = types.SimpleNamespace(blocking_request=blocking_request)
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(config, "_language_override", None)
+    monkeypatch.delenv("COURSE_LANG", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    config._language_from_colab.cache_clear()
+    try:
+        assert [config.tr(es="hola", en="hello") for _ in range(20)] == ["hola"] * 20
+        assert calls == ["get_ipynb"]
+    finally:
+        config._language_from_colab.cache_clear()
 
 
 def test_device_is_available_and_prefer_is_checked():

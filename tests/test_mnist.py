@@ -32,6 +32,12 @@ def tiny_mnist():
     return images, labels, files, sums
 
 
+@pytest.fixture(autouse=True)
+def _fresh_kernel(monkeypatch):
+    """Each test starts as a fresh kernel would: no remembered download failure."""
+    monkeypatch.setattr(data, "_unavailable", None)
+
+
 def serve(routes, prefix, files):
     for name, raw in files.items():
         routes[f"/{prefix}/{name}"] = raw
@@ -110,6 +116,35 @@ def test_auto_falls_back_to_bundled_with_one_notice(http_server, tmp_path, capsy
     out = capsys.readouterr().out
     assert x.shape == (1000, 1, 28, 28)
     assert out.count("Notice") == 1 and "bundled subset" in out and "HTTP Error 404" in out
+
+
+def test_auto_remembers_a_failure_for_the_kernel_and_asks_no_mirror_again(http_server, tiny_mnist, tmp_path,
+                                                                            capsys, monkeypatch):
+    base, routes, requests = http_server
+    monkeypatch.setenv("COURSE_LANG", "en")
+    monkeypatch.setattr(data, "_shown", set())
+    data.load_mnist("train", source="auto", cache_dir=tmp_path, mirrors=[f"{base}/none/"])
+    asked = len(requests)
+    assert asked >= 1
+    x, _ = data.load_mnist("test", source="auto", cache_dir=tmp_path, mirrors=[f"{base}/none/"])
+    assert x.shape == (1000, 1, 28, 28) and len(requests) == asked, "the second call must not try the mirrors again"
+    _, _, files, sums = tiny_mnist  # an explicit source="full" still tries
+    serve(routes, "m1", files)
+    assert data.load_mnist("test", source="full", cache_dir=tmp_path / "f", mirrors=[f"{base}/m1/"],
+                           sha256=sums)[0].shape == (2, 1, 28, 28)
+
+
+def test_auto_gives_each_mirror_a_short_timeout(monkeypatch, tmp_path):
+    seen = []
+
+    def fake_download(name, folder, *, mirrors, sha256, timeout):
+        seen.append(timeout)
+        raise data.DownloadError("offline")
+
+    monkeypatch.setattr(data, "download_file", fake_download)
+    monkeypatch.setattr(data, "_shown", set())
+    data.load_mnist("test", source="auto", cache_dir=tmp_path, timeout=30.0)
+    assert seen == [data.AUTO_TIMEOUT] and data.AUTO_TIMEOUT <= 5
 
 
 def test_bundled_splits_are_real_stratified_and_disjoint():

@@ -86,14 +86,15 @@ def test_loss_fn_contract_errors(mnist, small_model):
     x = mnist[0][:64]
     with pytest.raises(TypeError, match="with a 'loss' key"):
         fit(small_model(), x, lambda m, x: {"recon": negative_elbo(m, x)["recon"]}, epochs=1, progress=False)
-    with pytest.raises(ValueError, match=r"loss_fn\(\)\['loss'\]: expected a per-example tensor of shape \(N,\)"):
+    with pytest.raises(ValueError, match=r"loss_fn\(\)\['loss'\]: expected a per-example tensor of shape \(64,\)"):
         fit(small_model(), x, lambda m, x: {"loss": negative_elbo(m, x)["loss"].mean()}, epochs=1, progress=False)
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"epochs": 0}, r"epochs\b.*positive int"),
     ({"epochs": 1, "batch_size": 0}, r"batch_size\b.*positive int"),
-    ({"epochs": 1, "lr": -1.0}, "lr must be a positive number"),
+    ({"epochs": 1, "lr": -1.0}, r"lr: expected a positive finite number, got -1.0"),
+    ({"epochs": 1, "lr": True}, r"lr: expected a positive finite number, got True"),
     ({"epochs": 1, "log_every": 0}, "log_every must be None or a positive int"),
 ])
 def test_fit_argument_errors(mnist, small_model, kwargs, message):
@@ -141,9 +142,10 @@ def test_on_epoch_exception_stops_training_and_the_model_goes_home(mnist, small_
         if epoch == 2:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt, match=r"^$"):
+    with pytest.raises(KeyboardInterrupt, match="2 finished epoch") as caught:
         fit(model, mnist[0][:64], negative_elbo, epochs=5, device="cpu", progress=False, on_epoch=stop)
     assert next(model.parameters()).device.type == "cpu"
+    assert len(caught.value.history["loss"]) == 2, "the epochs finished before Ctrl-C are kept"
 
 
 @pytest.mark.parametrize("on_epoch", [True, "plot", 3])
@@ -208,3 +210,54 @@ def test_evaluate_loss_of_the_data_it_was_given_matches_negative_elbo(mnist, sma
     with torch.no_grad():
         direct = negative_elbo(model, x, generator=torch.Generator().manual_seed(0))
     assert means == pytest.approx({k: float(v.double().mean()) for k, v in direct.items()}, rel=1e-6)
+
+
+# Clear errors at fit's boundary (issue 14)
+
+def test_nan_in_the_data_is_named_before_training(mnist, small_model):
+    x = mnist[0][:64].clone()
+    x[3, 0, 5, 5] = float("nan")
+    with pytest.raises(ValueError, match=r"data: 1 of 64 examples hold NaN or infinite values \(first rows \[3\]\)"):
+        fit(small_model(), x, negative_elbo, epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"test_data: 1 of 64 examples hold NaN"):
+        fit(small_model(), mnist[0][:64], negative_elbo, epochs=1, progress=False, test_data=x)
+
+
+def test_a_loss_of_the_wrong_length_is_refused(mnist, small_model):
+    def first_half(model, x):
+        return {"loss": negative_elbo(model, x)["loss"][: len(x) // 2]}
+
+    with pytest.raises(ValueError, match=r"expected a per-example tensor of shape \(32,\).*got \(16,\)"):
+        fit(small_model(), mnist[0][:32], first_half, epochs=1, batch_size=32, progress=False)
+
+
+def test_a_detached_loss_says_so(mnist, small_model):
+    def detached(model, x):
+        return {"loss": negative_elbo(model, x)["loss"].detach()}
+
+    with pytest.raises(ValueError, match=r"has no autograd graph .*torch.no_grad\(\) or .detach\(\)"):
+        fit(small_model(), mnist[0][:32], detached, epochs=1, progress=False)
+
+
+def test_an_overflowing_mean_is_named_as_such(mnist, small_model):
+    def huge(model, x):
+        loss = negative_elbo(model, x)["loss"]
+        return {"loss": loss * 0 + 3e38}  # finite per example (float32), the mean overflows
+
+    with pytest.raises(FloatingPointError, match="every per-example value is finite, but their mean overflowed"):
+        fit(small_model(), mnist[0][:32], huge, epochs=1, progress=False)
+
+
+def test_a_failed_fit_keeps_the_finished_epochs(mnist, small_model):
+    calls = {"n": 0}
+
+    def breaks_in_epoch_3(model, x):
+        calls["n"] += 1
+        out = negative_elbo(model, x)
+        if calls["n"] > 2:
+            out["loss"] = out["loss"] * float("nan")
+        return out
+
+    with pytest.raises(FloatingPointError, match="epoch 3") as caught:
+        fit(small_model(), mnist[0][:32], breaks_in_epoch_3, epochs=5, batch_size=32, progress=False)
+    assert len(caught.value.history["loss"]) == 2

@@ -7,7 +7,9 @@
   ($COURSE_DATA/mnist if set, else ~/.cache/course_utils/mnist), each checked by sha256 and
   written atomically (see course_utils.data.download).
 - source="auto": "full" when all four files are cached or downloadable, else "bundled" with a
-  printed notice (once per session, in the notebook's language).
+  printed notice (once per session, in the notebook's language). A failure is remembered for the
+  kernel's life, and each connection may stall at most AUTO_TIMEOUT seconds, so an offline machine
+  falls back at once instead of after minutes.
 """
 from __future__ import annotations
 
@@ -42,6 +44,8 @@ FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
 SPLITS = ("train", "test")
 SOURCES = ("auto", "bundled", "full")
 BUNDLED = Path(__file__).parents[1] / "assets" / "mnist_5k.npz"
+#: Seconds a connection or read may stall in source="auto" before the next mirror is tried.
+AUTO_TIMEOUT = 5.0
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
@@ -109,20 +113,28 @@ def _full(split, cache_dir, mirrors, sha256, timeout) -> tuple[np.ndarray, np.nd
     return images, labels
 
 
+#: Why the full set could not be had in this kernel (None until a failure): "auto" then goes
+#: straight to the bundled subset instead of trying every mirror again on every call.
+_unavailable: str | None = None
+
+
 def _auto(split, cache_dir, mirrors, sha256, timeout) -> tuple[np.ndarray, np.ndarray]:
     """Full MNIST if all four files are cached or downloadable (so train and test always match)."""
+    global _unavailable
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    try:
-        for name in (*FILES["train"], *FILES["test"]):
-            download_file(name, folder, mirrors=mirrors, sha256=sha256, timeout=timeout)
-        return _full(split, folder, mirrors, sha256, timeout)
-    except (DownloadError, OSError, ValueError) as err:
-        reason = str(err).splitlines()[0]
-        _notice_once(tr(es=f"Aviso: no se pudo obtener MNIST completo ({reason}); se usa el subconjunto "
+    cached = all((folder / name).exists() for name in (*FILES["train"], *FILES["test"]))
+    if _unavailable is None or cached:
+        try:
+            for name in (*FILES["train"], *FILES["test"]):
+                download_file(name, folder, mirrors=mirrors, sha256=sha256, timeout=min(timeout, AUTO_TIMEOUT))
+            return _full(split, folder, mirrors, sha256, timeout)
+        except (DownloadError, OSError, ValueError) as err:
+            _unavailable = str(err).splitlines()[0]
+    _notice_once(tr(es=f"Aviso: no se pudo obtener MNIST completo ({_unavailable}); se usa el subconjunto "
                     "incluido de 5.000 dígitos reales (4.000 de entrenamiento / 1.000 de prueba).",
-                 en=f"Notice: full MNIST is not available ({reason}); using the bundled subset of "
+                 en=f"Notice: full MNIST is not available ({_unavailable}); using the bundled subset of "
                     "5,000 real digits (4,000 train / 1,000 test)."))
-        return _bundled(split)
+    return _bundled(split)
 
 
 _shown: set[str] = set()
