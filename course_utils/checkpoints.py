@@ -3,6 +3,12 @@
 A checkpoint `path` is two files: path.safetensors (tensors only, no pickle) and path.json
 ({"class": "MLPVAE", "config": {...}, "sha256": ..., "torch_version": ..., "extra": {...}}).
 The class is looked up by name in course_utils.models.
+
+A save is all-or-nothing for the pair: everything is encoded before a file is touched; the new
+description is staged as path.json.pending, the weights replaced, then the description. A crash
+in between leaves either the old pair (the pending file is dropped at the next load) or the new
+weights with their staged description (the next load completes the save). A load builds the
+model on PyTorch's "meta" device first, so a config that does not match the file never allocates.
 """
 from __future__ import annotations
 
@@ -57,6 +63,8 @@ def save(model: torch.nn.Module, path: str | os.PathLike, *, extra: dict | None 
     """Write path.safetensors and path.json; dtype=torch.float16 halves the file (load casts back). Chapter 05."""
     if not hasattr(model, "config"):
         raise TypeError(f"{type(model).__name__} has no `config` property: cannot record how to rebuild it")
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype: expected a floating-point torch.dtype (e.g. torch.float16) or None, got {dtype!r}")
     name = type(model).__name__
     if getattr(models, name, None) is not type(model):
         raise TypeError(f"{name} is not a class of course_utils.models: load() could not find it by name")
@@ -71,14 +79,37 @@ def save(model: torch.nn.Module, path: str | os.PathLike, *, extra: dict | None 
     except (TypeError, ValueError) as err:
         raise TypeError(f"extra: every value must be JSON-encodable (str, int, float, bool, None, list, dict); "
                         f"{err}") from err
-    atomic_write(weights, lambda tmp: Path(tmp).write_bytes(blob))
-    atomic_write_text(description, text)
+    pending = _pending(description)
+    atomic_write_text(pending, text)  # 1. the new description, complete, beside the old one
+    atomic_write(weights, lambda tmp: Path(tmp).write_bytes(blob))  # 2. the new weights
+    os.replace(pending, description)  # 3. commit
     return weights, description
+
+
+def _pending(description: Path) -> Path:
+    return description.with_name(description.name + ".pending")
+
+
+def _finish_interrupted_save(weights: Path, description: Path) -> None:
+    """Complete (or drop) a save that stopped between its renames; see the module docstring."""
+    pending = _pending(description)
+    if not pending.exists():
+        return
+    try:
+        staged = json.loads(pending.read_text(encoding="utf-8"))
+        new_weights_in_place = weights.exists() and staged.get("sha256") == sha256_of(weights)
+    except (OSError, ValueError):
+        new_weights_in_place = False
+    if new_weights_in_place:
+        os.replace(pending, description)
+    else:
+        pending.unlink(missing_ok=True)
 
 
 def read_description(path: str | os.PathLike) -> dict:
     """The JSON description of checkpoint `path` (class, config, sha256, extra metadata). Chapter 05."""
-    description = _files(path)[1]
+    weights, description = _files(path)
+    _finish_interrupted_save(weights, description)
     if not description.exists():
         raise FileNotFoundError(f"checkpoint description {description} is missing; expected the .json "
                                 "written by course_utils.checkpoints.save next to the .safetensors file")
@@ -88,6 +119,12 @@ def read_description(path: str | os.PathLike) -> dict:
         raise ValueError(f"{description}: not valid JSON ({err})") from err
     if not isinstance(meta, dict) or not {"class", "config"} <= set(meta):
         raise ValueError(f"{description}: expected a JSON object with 'class' and 'config' keys")
+    if meta.get("format", FORMAT) != FORMAT:
+        raise ValueError(f"{description}: format {meta['format']!r} is not one this course_utils reads "
+                         f"(expected {FORMAT!r}); update course_utils")
+    if not isinstance(meta["config"], dict):
+        raise ValueError(f"{description}: 'config' must be a JSON object of constructor arguments, "
+                         f"got {type(meta['config']).__name__}")
     return meta
 
 
@@ -103,9 +140,10 @@ def _model_class(meta: dict, model_cls):
     return model_cls
 
 
-def _build(meta: dict, model_cls) -> torch.nn.Module:
+def _build(meta: dict, model_cls, device: str | torch.device = "cpu") -> torch.nn.Module:
     try:
-        return model_cls(**meta["config"])
+        with torch.device(device):
+            return model_cls(**meta["config"])
     except (TypeError, ValueError) as err:
         raise ValueError(f"config {meta['config']} does not fit {model_cls.__name__}: {err}") from err
 
@@ -148,9 +186,10 @@ def load(path: str | os.PathLike, model_cls: type | None = None,
     """
     weights, description = _files(path)
     meta = read_description(description)
-    model = _build(meta, _model_class(meta, model_cls))
+    model_cls = _model_class(meta, model_cls)
     tensors = _read_tensors(weights, meta)
-    _check_tensors(model, tensors, weights)
+    _check_tensors(_build(meta, model_cls, "meta"), tensors, weights)  # shapes only: nothing allocated
+    model = _build(meta, model_cls)
     reference = model.state_dict()
     model.load_state_dict({k: v.to(reference[k].dtype) for k, v in tensors.items()})
     return model.to(device or "cpu").eval()

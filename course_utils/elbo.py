@@ -100,7 +100,10 @@ def expected_log_likelihood_linear(x, mu, logvar, W, b, sigma) -> torch.Tensor:
     """
     mu, logvar = _check_q(mu, logvar)
     x = _as_rows(x, "x")
-    var = torch.as_tensor(sigma, dtype=mu.dtype) ** 2
+    sigma = torch.as_tensor(sigma, dtype=mu.dtype)
+    if sigma.ndim != 0 or not bool(sigma > 0):
+        raise ValueError(f"sigma: expected one positive number (the decoder's noise scale), got {sigma.tolist()!r}")
+    var = sigma**2
     residual = x - mu @ W.T - b  # (N, D)
     spread = (logvar.exp() * (W**2).sum(0)).sum(-1)  # tr(W V W^T) with V = diag exp(logvar), (N,)
     # E_q log N(x; W z + b, s^2 I) = -D/2 log(2 pi s^2) - (||x - W mu - b||^2 + tr(W V W^T)) / (2 s^2)

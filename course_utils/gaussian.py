@@ -93,6 +93,9 @@ def kl_normal_full(mu: torch.Tensor, logvar: torch.Tensor, mu_p: torch.Tensor, c
     except RuntimeError:
         raise ValueError(f"mu_p: expected a shape that broadcasts to mu's {tuple(mu.shape)} ((d,), (1, d) or (N, d)), "
                          f"got {tuple(mu_p.shape)}") from None
+    if torch.linalg.cholesky_ex(cov_p).info != 0:
+        raise ValueError("cov_p: expected a symmetric positive-definite covariance matrix; it is not "
+                         f"(smallest eigenvalue {torch.linalg.eigvalsh(cov_p).min().item():.3g})")
     precision = torch.linalg.inv(cov_p)  # P^-1, (d, d)
     diff = mu_p.expand_as(mu) - mu  # (N, d)
     # KL = 1/2 * (tr(P^-1 V) + (mu_p - mu)^T P^-1 (mu_p - mu) - d + log det P - sum_j log v_j),  V = diag exp(logvar)

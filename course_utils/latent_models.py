@@ -111,7 +111,12 @@ class NonlinearGaussian(GaussianLatentModel):
 
     def mean_x(self, z: torch.Tensor) -> torch.Tensor:
         """The decoder's mean f(z), z: (N, d) -> (N, D). Chapter 01."""
-        return self.decoder(z)
+        mean = self.decoder(z)
+        if not isinstance(mean, torch.Tensor) or mean.shape != (z.shape[0], self.D):
+            got = tuple(mean.shape) if isinstance(mean, torch.Tensor) else type(mean).__name__
+            raise ValueError(f"decoder(z): expected shape ({z.shape[0]}, {self.D}) for z of shape {tuple(z.shape)}, "
+                             f"got {got}")
+        return mean
 
 
 def ring_decoder(omega: float = 2.0, radius: float = 1.0) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -17,6 +17,8 @@ from .losses import bernoulli_nll
 def negative_elbo(model, x: torch.Tensor, *, beta: float = 1.0,
                   generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """-ELBO per example with one z ~ q(z|x): {'loss', 'recon', 'kl'}, each (N,). Chapter 05."""
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not (beta >= 0 and math.isfinite(beta)):
+        raise ValueError(f"beta: expected a finite number >= 0 (the weight of the KL), got {beta!r}")
     x_logits, mu, logvar = model(x, generator=generator)  # (N, C, H, W), (N, d), (N, d)
     recon = bernoulli_nll(x_logits, x.reshape(x_logits.shape))  # (N,)
     kl = kl_normal_std(mu, logvar)  # (N,)

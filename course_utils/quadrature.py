@@ -16,6 +16,15 @@ from .latent_models import LinearGaussian
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 LogDensity = Callable[[torch.Tensor], torch.Tensor]
+#: The largest grid log_evidence_grid evaluates unless told otherwise (about a minute on a laptop).
+MAX_GRID_POINTS = 10**8
+
+
+def _one_per_row(values, m: int, name: str) -> torch.Tensor:
+    if not isinstance(values, torch.Tensor) or values.shape != (m,):
+        got = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
+        raise ValueError(f"{name}: expected one log-density per point, shape ({m},), got {got}")
+    return values
 
 
 def _check_grid(k: int, d: int, lo: float, hi: float) -> None:
@@ -57,16 +66,22 @@ def log_integral(log_values: torch.Tensor, h: float, d: int = 1) -> float:
 
 
 def log_evidence_grid(log_joint: LogDensity, d: int, k: int, lo: float = -6.0, hi: float = 6.0,
-                      chunk: int = 2**16) -> tuple[float, int]:
+                      chunk: int = 2**16, max_points: int = MAX_GRID_POINTS) -> tuple[float, int]:
     """log p(x) ≈ log sum_j h^d p(x, z_j) on a k^d midpoint grid; log_joint maps (M, d) -> (M,). Chapter 01.
 
     Returns (log p(x), number of evaluations of log_joint). Points go in chunks to bound memory.
+    A grid of more than `max_points` points is refused before it starts (see `grid_years`).
     """
     _check_grid(k, d, lo, hi)
+    if k**d > max_points:
+        raise ValueError(f"k**d = {k}**{d} = {float(k**d):.3g} grid points is more than max_points = {max_points:.3g}; "
+                         f"at 10 million points per second it would take {grid_years(k, d, 1e-7):.3g} years "
+                         "(that is chapter 01's point); lower k or d, or raise max_points")
     h = (hi - lo) / k
     total, partial = k**d, []
     for start in range(0, total, chunk):
-        values = log_joint(grid_points(k, d, lo, hi, start, min(start + chunk, total)))  # (M,)
+        points = grid_points(k, d, lo, hi, start, min(start + chunk, total))
+        values = _one_per_row(log_joint(points), len(points), "log_joint(z)")  # (M,)
         partial.append(torch.logsumexp(values, dim=0))
     return log_integral(torch.stack(partial), h, d), total
 
@@ -77,7 +92,7 @@ def log_evidence_prior_mc(log_likelihood: LogDensity, d: int, n_samples: int,
     if not isinstance(n_samples, int) or n_samples < 2:
         raise ValueError(f"n_samples must be an int >= 2, got {n_samples!r}")
     z = torch.randn(n_samples, d, generator=generator, dtype=torch.float64)
-    log_w = log_likelihood(z)  # (S,)
+    log_w = _one_per_row(log_likelihood(z), n_samples, "log_likelihood(z)")  # (S,)
     log_mean = torch.logsumexp(log_w, 0) - math.log(n_samples)
     ratio = torch.exp(log_w - log_mean)  # p(x|z_s) / estimate, mean 1
     return float(log_mean), float(ratio.std() / math.sqrt(n_samples))

@@ -197,3 +197,79 @@ def test_unencodable_extra_creates_no_folder(tmp_path, small):
     with pytest.raises(TypeError, match="extra: every value must be JSON-encodable"):
         checkpoints.save(small(), tmp_path / "new" / "m", extra={"x": np.float32(1)})
     assert not (tmp_path / "new").exists()
+
+
+# Nothing lost, bad input refused (issue 14)
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.bool, "float16"])
+def test_a_non_float_storage_dtype_is_refused_before_writing(tmp_path, small, dtype):
+    with pytest.raises(ValueError, match=r"dtype: expected a floating-point torch.dtype .* got"):
+        checkpoints.save(small(), tmp_path / "m", dtype=dtype)
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_unknown_format_version_is_named(tmp_path, small):
+    _, description = checkpoints.save(small(), tmp_path / "m")
+    meta = json.loads(description.read_text())
+    description.write_text(json.dumps(meta | {"format": "course_utils.checkpoint/9"}))
+    with pytest.raises(ValueError, match=r"format 'course_utils.checkpoint/9' is not one this course_utils reads"):
+        checkpoints.load(tmp_path / "m")
+
+
+def test_a_huge_config_is_compared_on_the_meta_device_without_allocating(tmp_path, small, monkeypatch):
+    _, description = checkpoints.save(small(), tmp_path / "m")
+    meta = json.loads(description.read_text())
+    meta["config"]["hidden"] = 10**9  # about 3 TB of float32 weights if it were built for real
+    description.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"mis-shaped tensors"):
+        checkpoints.load(tmp_path / "m")
+
+
+def _crash_at(monkeypatch, step: str):
+    """Make save() die at `step`: 'weights' (before the weights are replaced) or 'commit' (after)."""
+    real_atomic_write, real_replace = checkpoints.atomic_write, checkpoints.os.replace
+
+    def atomic_write(target, write):
+        if step == "weights":
+            raise OSError("disk full (simulated)")
+        return real_atomic_write(target, write)
+
+    def replace(src, dst):
+        if step == "commit" and str(src).endswith(".pending"):
+            raise OSError("power cut (simulated)")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(checkpoints, "atomic_write", atomic_write)
+    monkeypatch.setattr(checkpoints.os, "replace", replace)
+
+
+@pytest.mark.parametrize("step", ["weights", "commit"])
+def test_a_save_that_dies_half_way_leaves_a_loadable_checkpoint(tmp_path, small, monkeypatch, step):
+    old, new = small(seed=0), small(seed=1)
+    checkpoints.save(old, tmp_path / "m")
+    with monkeypatch.context() as m:
+        _crash_at(m, step)
+        with pytest.raises(OSError, match="simulated"):
+            checkpoints.save(new, tmp_path / "m")
+    loaded = checkpoints.load(tmp_path / "m")
+    assert same_weights(loaded, new if step == "commit" else old)  # rolled forward, or the old pair kept
+    assert not (tmp_path / "m.json.pending").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.safetensors"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["mnist_mlp_vae", "--train-size", "0"], r"--train-size: expected a positive int, got 0"),
+    (["mnist_mlp_vae", "--iwae-k", "0"], r"--iwae-k: expected a positive int, got 0"),
+    (["mnist_mlp_vae", "--beta", "-1"], r"--beta: expected a finite number >= 0, got -1"),
+    (["mnist_mlp_vae", "--beta", "nan"], r"--beta: expected a finite number >= 0, got nan"),
+    (["mnist_mlp_vae", "--lr", "0"], r"--lr: expected a positive finite number, got 0"),
+])
+def test_pretrain_refuses_bad_hyperparameters_before_training(argv, message, capsys, tmp_path):
+    from course_utils.instructor.pretrain import main
+
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "--out", str(tmp_path / "m")])
+    assert caught.value.code == 2
+    import re
+    assert re.search(message, capsys.readouterr().err)
+    assert not list(tmp_path.iterdir()), "nothing written"

@@ -138,3 +138,10 @@ def test_input_errors(setup):
         elbo.elbo_from_samples(elbo.log_joint_fn(model, x), torch.zeros(5, 4, 3), mu, logvar)
     with pytest.raises(ValueError, match=r"x: expected shape \(N, 3\)"):
         elbo.log_joint_fn(model, torch.zeros(4, 2))
+
+
+@pytest.mark.parametrize("sigma", [-0.5, 0.0, [0.5, 0.5]])
+def test_a_non_positive_or_non_scalar_sigma_is_named(sigma):
+    W, b = torch.ones(2, 1, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"sigma: expected one positive number"):
+        elbo.expected_log_likelihood_linear(torch.zeros(3, 2), torch.zeros(3, 1), torch.zeros(3, 1), W, b, sigma)

@@ -326,3 +326,10 @@ def test_kl_of_a_vector_without_batch_axis_names_mu(kl):
     args = [torch.zeros(3)] * (2 if kl == "kl_normal_std" else 4)
     with pytest.raises(ValueError, match=r"mu.*\(N, d\)"):
         getattr(gaussian, kl)(*args)
+
+
+@pytest.mark.parametrize("cov_p", [[[1.0, 2.0], [2.0, 1.0]], [[-1.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 0.0]]])
+def test_kl_normal_full_refuses_a_covariance_that_is_not_positive_definite(cov_p):
+    mu = torch.zeros(3, 2, dtype=F64)
+    with pytest.raises(ValueError, match=r"cov_p: expected a symmetric positive-definite covariance matrix"):
+        gaussian.kl_normal_full(mu, mu, torch.zeros(2, dtype=F64), torch.tensor(cov_p, dtype=F64))

@@ -119,3 +119,9 @@ def test_bad_shapes_and_settings_raise():
         ring_decoder(omega=0.0)
     with pytest.raises(ValueError, match=r"\bd\b.*positive int, got 0"):
         RandomMLPDecoder(0, 3)
+
+
+def test_a_decoder_of_the_wrong_output_shape_is_named():
+    model = NonlinearGaussian(lambda z: z.repeat(1, 3), d=1, D=2, sigma=0.5)  # (N, 3), not (N, 2)
+    with pytest.raises(ValueError, match=r"decoder\(z\): expected shape \(4, 2\) for z of shape \(4, 1\), got \(4, 3\)"):
+        model.log_likelihood(torch.zeros(4, 2, dtype=torch.float64), torch.zeros(4, 1, dtype=torch.float64))

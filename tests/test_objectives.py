@@ -114,3 +114,9 @@ def test_negative_elbo_and_iwae_work_for_a_colour_conv_vae(tiny_conv_vae):
     iwae = iwae_log_likelihood(model, x, k=3, generator=torch.Generator().manual_seed(3))
     assert iwae.shape == (2,) and torch.isfinite(iwae).all()
     assert kl_per_dimension(model, x).shape == (2,)
+
+
+@pytest.mark.parametrize("beta", [-0.5, float("nan"), float("inf"), True, "4"])
+def test_negative_elbo_refuses_a_bad_beta(beta, tiny_mlp_vae):
+    with pytest.raises(ValueError, match=r"beta: expected a finite number >= 0 \(the weight of the KL\), got"):
+        objectives.negative_elbo(tiny_mlp_vae(), torch.rand(2, 1, 28, 28), beta=beta)

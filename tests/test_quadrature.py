@@ -104,3 +104,18 @@ def test_bad_arguments_raise_value_error(call, match):
 def test_relative_variance_needs_a_linear_gaussian():
     with pytest.raises(TypeError, match="model: expected a LinearGaussian, got object"):
         quadrature.prior_mc_relative_variance(object(), torch.zeros(1, 1))
+
+
+def test_a_grid_too_large_to_finish_is_refused_before_it_starts():
+    calls = []
+    with pytest.raises(ValueError, match=r"k\*\*d = 100\*\*20 = 1e\+40 grid points is more than max_points"):
+        quadrature.log_evidence_grid(lambda z: calls.append(1) or z.sum(-1), d=20, k=100)
+    assert not calls
+
+
+@pytest.mark.parametrize("bad", [lambda z: z.sum(), lambda z: z, lambda z: 0.0])
+def test_a_log_joint_that_does_not_return_one_value_per_point_is_named(bad):
+    with pytest.raises(ValueError, match=r"log_joint\(z\): expected one log-density per point, shape \(\d+,\), got"):
+        quadrature.log_evidence_grid(bad, d=1, k=10)
+    with pytest.raises(ValueError, match=r"log_likelihood\(z\): expected one log-density per point, shape \(50,\)"):
+        quadrature.log_evidence_prior_mc(bad, d=1, n_samples=50)

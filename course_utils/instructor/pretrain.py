@@ -9,6 +9,7 @@ Nothing runs at import: `main(argv)` parses the arguments.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 import time
@@ -25,22 +26,43 @@ from ..train import evaluate, fit
 RECIPES = {"mnist_mlp_vae": MLPVAE, "mnist_conv_vae": ConvVAE}
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.pretrain", description=__doc__.split("\n")[0])
     parser.add_argument("recipe", choices=sorted(RECIPES))
-    parser.add_argument("--z-dim", type=int, default=20)
-    parser.add_argument("--hidden", type=int, default=400, help="MLP hidden width (mnist_mlp_vae)")
-    parser.add_argument("--channels", type=int, default=32, help="conv channels (mnist_conv_vae)")
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--beta", type=float, default=1.0)
+    parser.add_argument("--z-dim", type=_positive_int, default=20)
+    parser.add_argument("--hidden", type=_positive_int, default=400, help="MLP hidden width (mnist_mlp_vae)")
+    parser.add_argument("--channels", type=_positive_int, default=32, help="conv channels (mnist_conv_vae)")
+    parser.add_argument("--epochs", type=_positive_int, default=100)
+    parser.add_argument("--batch-size", type=_positive_int, default=128)
+    parser.add_argument("--lr", type=_positive_float, default=1e-3)
+    parser.add_argument("--beta", type=_non_negative_float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--source", choices=("bundled", "full", "auto"), default="bundled")
-    parser.add_argument("--train-size", type=int, default=None, help="use only the first N training images")
+    parser.add_argument("--train-size", type=_positive_int, default=None, help="use only the first N training images")
     parser.add_argument("--dtype", choices=("float16", "float32"), default="float16", help="storage dtype")
-    parser.add_argument("--iwae-k", type=int, default=100, help="samples of the IWAE log p(x) estimate")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--iwae-k", type=_positive_int, default=100, help="samples of the IWAE log p(x) estimate")
+    parser.add_argument("--threads", type=_positive_int, default=None, help="torch.set_num_threads")
     parser.add_argument("--out", type=Path, default=None,
                         help="checkpoint path without suffix (default course_utils/pretrained/RECIPE_zZ)")
     return parser
@@ -71,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(args.threads)
     out = args.out or checkpoints.PRETRAINED / f"{args.recipe}_z{args.z_dim}"
     x, _ = load_mnist("train", source=args.source)
-    x = x[:args.train_size] if args.train_size else x
+    x = x[:args.train_size] if args.train_size is not None else x
     x_test, _ = load_mnist("test", source=args.source)
     model = _model(args)
     start, cpu_start = time.perf_counter(), time.process_time()
