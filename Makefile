@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TIER ?= ci
 
-.PHONY: book book-full test parity clean-notebooks venv
+.PHONY: book book-full test parity clean-notebooks venv compat
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@echo "== creating $(VENV) with $(PYTHON) and installing requirements.txt =="
@@ -35,3 +35,6 @@ parity: $(VENV)/.installed
 
 clean-notebooks: $(VENV)/.installed
 	$(BIN)/python -m course_utils.instructor.parity clean
+
+compat:
+	bash .ci/compat

@@ -14,6 +14,9 @@ import torch
 #: The one place that holds the public repository (Colab badges, install cell, book links).
 REPOSITORY = "https://github.com/transformatec/vae-world-models"
 BRANCH = "main"
+#: Where the book is published (GitHub Pages of REPOSITORY). Notebooks link to chapters here, not by
+#: relative paths, so links work in Colab and in copies on Drive; the book build makes them relative.
+BOOK_URL = "https://transformatec.github.io/vae-world-models/"
 
 TIER_VARIABLE = "COURSE_TIER"
 LANG_VARIABLE = "COURSE_LANG"

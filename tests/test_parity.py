@@ -1,5 +1,6 @@
 """course_utils.instructor.parity, the es/en checker: it must pass on the course and fail on each kind of drift."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -155,7 +156,10 @@ def test_course_notebook_shape(name, lang):
     cells = nb["cells"]
     other = "en" if lang == "es" else "es"
     head = parity.source(cells[0])
-    assert head.startswith("# ") and f"../{other}/{name}" in head, "header must link to the twin"
+    assert head.startswith("# ") and authoring.book_url(other, name) in head, "header must link to the twin"
+    relative = [link for c in cells if c["cell_type"] == "markdown"
+                for link in re.findall(r"\]\((?!https?://|#)([^)\s]+)\)", parity.source(c))]
+    assert not relative, f"relative links break in Colab and in copies on Drive; use authoring.book_url: {relative}"
     assert authoring.colab_url(lang, name) in head, "header must carry the Colab badge for this language"
     first_code = next(c for c in cells if c["cell_type"] == "code")
     assert parity.source(first_code) == authoring.setup_cell(), "first code cell must be authoring.setup_cell()"

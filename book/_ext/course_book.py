@@ -5,6 +5,11 @@
   carry the ids `cite-<key>`). The notebooks keep plain references, readable in Colab too. An arXiv
   id missing from references.bib is a build warning (an error under -W).
 
+- Notebooks link to other chapters by their address on the published book (`config.BOOK_URL`), so the
+  links still work in Colab and in a copy on Drive, where a relative `../en/NN.ipynb` leads nowhere.
+  In the built book those addresses become relative links again (the site works offline and from any
+  host); an address that names no page of the book is a build warning (an error under -W).
+
 Two fixes so pages load with a clean console:
 
 - Jupyter Book 1 registers sphinx-thebe's inline configuration script twice, so every page declared
@@ -68,6 +73,25 @@ def link_arxiv_to_bibliography(app, doctree, docname) -> None:
             holder.insert(index, nodes.Text(" "))
 
 
+def localize_book_links(app, doctree, docname) -> None:
+    """Turn links to BOOK_URL/<page>.html into relative links to <page> in this build."""
+    from course_utils.config import BOOK_URL
+
+    if app.builder.format != "html":
+        return
+    for ref in list(doctree.findall(nodes.reference)):
+        uri = ref.get("refuri", "")
+        if not uri.startswith(BOOK_URL):
+            continue
+        path, _, fragment = uri[len(BOOK_URL):].partition("#")
+        target = path.removesuffix(".html")
+        if target not in app.env.found_docs:
+            logger.warning(f"{docname} links to {uri}, which is not a page of this book", location=docname)
+            continue
+        ref["refuri"] = app.builder.get_relative_uri(docname, target) + (f"#{fragment}" if fragment else "")
+        ref["internal"] = True
+
+
 def _script_key(script) -> tuple:
     # The same inline script is registered once with filename None and once with "": same key.
     attrs = getattr(script, "attributes", {}) or {}
@@ -94,6 +118,7 @@ def default_theme_mode(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.connect("doctree-resolved", link_arxiv_to_bibliography)
+    app.connect("doctree-resolved", localize_book_links)
     app.connect("html-page-context", default_theme_mode, priority=900)
     app.connect("html-page-context", dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -17,6 +17,11 @@ def colab_url(lang: str, name: str) -> str:
     return f"https://colab.research.google.com/github/{repo}/blob/{config.BRANCH}/notebooks/{lang}/{name}"
 
 
+def book_url(lang: str, name: str) -> str:
+    """Address of notebooks/<lang>/<name> on the published book (links that survive a copy to Drive)."""
+    return f"{config.BOOK_URL}notebooks/{lang}/{name.removesuffix('.ipynb')}.html"
+
+
 def setup_cell() -> str:
     """Source of every notebook's first code cell: install in Colab, then check the environment."""
     package = f"course-utils @ git+{config.REPOSITORY}@{config.BRANCH}"
@@ -35,12 +40,12 @@ def header(name: str, title_es: str, title_en: str) -> tuple[str, str, str]:
     es = (
         f"# {title_es}\n\n"
         f"[![Abrir en Colab]({badge})]({colab_url('es', name)}) "
-        f"· [Read this chapter in English](../en/{name})"
+        f"· [Read this chapter in English]({book_url('en', name)})"
     )
     en = (
         f"# {title_en}\n\n"
         f"[![Open in Colab]({badge})]({colab_url('en', name)}) "
-        f"· [Leer este capítulo en español](../es/{name})"
+        f"· [Leer este capítulo en español]({book_url('es', name)})"
     )
     return ("md", es, en)
 
