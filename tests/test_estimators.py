@@ -1,6 +1,5 @@
 """Tests for course_utils.estimators (chapter 04): unbiasedness against analytic gradients,
 closed-form per-sample oracles, variance, shapes and input errors."""
-import math
 
 import pytest
 import torch
