@@ -1,4 +1,6 @@
 """course_utils.train: fit (history, seeding, batching, on_epoch, dtypes, non-finite stop, arguments) and evaluate."""
+import sys
+
 import pytest
 import torch
 
@@ -142,7 +144,8 @@ def test_on_epoch_exception_stops_training_and_the_model_goes_home(mnist, small_
         if epoch == 2:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt, match="2 finished epoch") as caught:
+    note = "2 finished epoch" if sys.version_info >= (3, 11) else "^$"  # exception notes exist from 3.11 on
+    with pytest.raises(KeyboardInterrupt, match=note) as caught:
         fit(model, mnist[0][:64], negative_elbo, epochs=5, device="cpu", progress=False, on_epoch=stop)
     assert next(model.parameters()).device.type == "cpu"
     assert len(caught.value.history["loss"]) == 2, "the epochs finished before Ctrl-C are kept"
