@@ -145,6 +145,8 @@ def test_pretrain_entry_point_trains_saves_and_records_the_command(tmp_path, cap
     assert set(extra) >= {"train_loss", "test_loss", "test_recon", "test_kl", "test_log_px_iwae_k2", "history"}
     assert extra["test_log_px_iwae_k2"] > -extra["test_loss"] - 5  # IWAE bound is near or above the ELBO
     assert meta["extra"]["data"] == "MNIST bundled: 256 train / 1000 test images"
+    assert "cores" in meta["extra"]["hardware"] and "torch " in meta["extra"]["hardware"]  # what trained it
+    assert meta["extra"]["train_seconds"] >= 0
     assert "wrote" in capsys.readouterr().out
 
 

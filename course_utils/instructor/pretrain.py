@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import platform
 import shlex
 import sys
 import time
@@ -68,6 +70,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _hardware() -> str:
+    """What trained the weights: CPU model and core count, and the GPU if one was used."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    return f"{cpu}, {os.cpu_count()} cores{gpu}; {platform.system()} {platform.release()}; torch {torch.__version__}"
+
+
 def _model(args) -> torch.nn.Module:
     torch.manual_seed(args.seed)
     if args.recipe == "mnist_mlp_vae":
@@ -105,6 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
              "train_seconds": round(time.perf_counter() - start, 1),
              "train_cpu_seconds": round(time.process_time() - cpu_start, 1),
              "threads": torch.get_num_threads(),
+             "hardware": _hardware(),
              "history": {k: [round(v, 4) for v in vs] for k, vs in history.items()}}
     checkpoints.save(model, out, extra=extra, dtype=dtype)
     stored = checkpoints.load(out)
