@@ -156,10 +156,10 @@ def fit(model: torch.nn.Module, data, loss_fn: LossFn, *, epochs: int, batch_siz
     except BaseException as err:  # keep what was learned: the finished epochs travel with the exception
         try:
             err.history = history
-            err.add_note(f"fit: {len(history.get('seconds', []))} finished epoch(s) are in err.history") \
-                if hasattr(err, "add_note") else None
-        except AttributeError:
+        except AttributeError:  # a few built-in exceptions take no attributes
             pass
+        if hasattr(err, "add_note"):  # Python 3.11+
+            err.add_note(f"fit: {len(history.get('seconds', []))} finished epoch(s) are in err.history")
         raise
     finally:
         bar.close()
