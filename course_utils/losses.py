@@ -39,3 +39,37 @@ def gaussian_nll(x_hat: torch.Tensor, x: torch.Tensor, logvar: float | torch.Ten
         raise ValueError(f"logvar: shape {tuple(logvar.shape)} does not broadcast to {tuple(x_hat.shape)}") from err
     # -log N = 1/2 * sum_j (log 2 pi + log sigma_j^2 + (x_j - x_hat_j)^2 / sigma_j^2)   (summed over j)
     return -log_normal(x.flatten(1), x_hat.flatten(1), logvar.flatten(1))
+
+
+def squared_error(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """||x - x_hat||^2 per example: (N, ...) -> (N,). Chapter 07 (the VQ-VAE's reconstruction term)."""
+    _pair("x_hat", x_hat, x)
+    # recon = sum_j (x_j - x_hat_j)^2   (summed over pixels j, not averaged)
+    return (x - x_hat).pow(2).flatten(1).sum(1)
+
+
+def codebook_loss(z_e: torch.Tensor, z_q: torch.Tensor) -> torch.Tensor:
+    """||sg[z_e] - e||^2 per example: moves the codes, not the encoder. (N, D, h, w) -> (N,). Chapter 07."""
+    _pair("z_q", z_q, z_e)
+    # codebook = sum_{positions, D} (sg[z_e] - z_q)^2   (sg = .detach(): no gradient to the encoder)
+    return (z_e.detach() - z_q).pow(2).flatten(1).sum(1)
+
+
+def commitment_loss(z_e: torch.Tensor, z_q: torch.Tensor) -> torch.Tensor:
+    """||z_e - sg[e]||^2 per example: pulls the encoder to its codes. (N, D, h, w) -> (N,). Chapter 07."""
+    _pair("z_q", z_q, z_e)
+    # commitment = sum_{positions, D} (z_e - sg[z_q])^2   (no gradient to the codebook)
+    return (z_e - z_q.detach()).pow(2).flatten(1).sum(1)
+
+
+def categorical_nll(logits: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """-sum_t log p(i_t | ...) in nats per example: logits (N, K, ...), indices (N, ...) long -> (N,). Chapter 07."""
+    float_tensor("logits", logits)
+    if not isinstance(indices, torch.Tensor) or indices.dtype != torch.long:
+        raise TypeError(f"indices: expected a long tensor, got {getattr(indices, 'dtype', type(indices).__name__)}")
+    if logits.ndim < 2 or logits.shape[:1] + logits.shape[2:] != indices.shape:
+        raise ValueError(f"logits{tuple(logits.shape)} and indices{tuple(indices.shape)}: expected logits "
+                         "(N, K, ...) and indices (N, ...)")
+    # -log p(i) = -sum_t log softmax(logits_t)[i_t]   (summed over the grid positions t)
+    nll = torch.nn.functional.cross_entropy(logits, indices, reduction="none")
+    return nll.flatten(1).sum(1)

@@ -1,4 +1,4 @@
-r"""Training and evaluation objectives for VAEs with a Bernoulli decoder. Chapter 05.
+r"""Training and evaluation objectives: VAEs with a Bernoulli decoder (chapter 05), the VQ-VAE (chapter 07).
 
 Every function returns one value per example (or per latent dimension); the caller reduces.
 `model` is any VAE with encode(x) -> (mu, logvar), decode(z) -> x_logits and
@@ -11,7 +11,8 @@ import math
 import torch
 
 from .gaussian import kl_normal_std, kl_normal_std_per_dim, log_normal, reparameterize
-from .losses import bernoulli_nll
+from .losses import bernoulli_nll, categorical_nll, codebook_loss, commitment_loss, squared_error
+from .quantize import code_counts, perplexity
 
 
 def negative_elbo(model, x: torch.Tensor, *, beta: float = 1.0,
@@ -67,3 +68,42 @@ def kl_per_dimension(model, x: torch.Tensor) -> torch.Tensor:
     mu, logvar = model.encode(x)  # (N, d) each
     # KL_j = 1/2 * (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1), averaged over N; sum over j = mean KL
     return kl_normal_std_per_dim(mu, logvar).mean(0)  # (d,)
+
+
+def vq_vae_loss(model, x: torch.Tensor, *, beta: float = 0.25) -> dict[str, torch.Tensor]:
+    """The VQ-VAE's three terms per example: {'loss', 'recon', 'codebook', 'commitment'}, each (N,). Chapter 07."""
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not (beta >= 0 and math.isfinite(beta)):
+        raise ValueError(f"beta: expected a finite number >= 0 (the weight of the commitment), got {beta!r}")
+    x_hat, z_e, z_q, _ = model(x)  # (N, C, H, W), (N, D, h, w), (N, D, h, w), (N, h, w)
+    recon = squared_error(x_hat, x)  # ||x - x_hat||^2, summed over the pixels
+    codebook = codebook_loss(z_e, z_q)  # ||sg[z_e] - e||^2: moves only the codes
+    commitment = commitment_loss(z_e, z_q)  # ||z_e - sg[e]||^2: moves only the encoder
+    # L = ||x - x_hat||^2 + ||sg[z_e] - e||^2 + beta ||z_e - sg[e]||^2   (per example, nothing averaged)
+    #   With an EMA codebook (a buffer, not a parameter) the codebook term has no gradient: it only
+    #   adds its value to the reported loss.
+    return {"loss": recon + codebook + beta * commitment, "recon": recon, "codebook": codebook,
+            "commitment": commitment}
+
+
+def code_prior_nll(prior, indices: torch.Tensor) -> dict[str, torch.Tensor]:
+    """-log p(i) in nats per code grid under an autoregressive prior: {'loss'} (N,). Chapter 07."""
+    return {"loss": categorical_nll(prior(indices), indices)}
+
+
+@torch.no_grad()
+def code_indices(model, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """The code grid of each image under the model in eval mode: (N, C, H, W) -> (N, h, w) long. Chapter 07."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    grids = [model.quantizer(model.encode(x[i:i + batch_size].to(device)))[1].cpu() for i in range(0, len(x), batch_size)]
+    model.train(was_training)
+    return torch.cat(grids)
+
+
+def codebook_usage(model, x: torch.Tensor) -> dict[str, float]:
+    """Codes in use, perplexity and dead codes over a whole data set (not a batch). Chapter 07."""
+    counts = code_counts(code_indices(model, x), model.codebook_size)  # (K,)
+    in_use = int((counts > 0).sum())
+    return {"in_use": in_use, "fraction": in_use / model.codebook_size, "perplexity": perplexity(counts),
+            "dead": model.codebook_size - in_use}

@@ -25,13 +25,21 @@ def _inputs(data, name: str = "data") -> torch.Tensor:
         raise TypeError(f"{name}: expected a tensor x (N, ...) or a tuple (x, y), got {type(x).__name__}")
     if x.ndim < 2 or len(x) == 0:
         raise ValueError(f"{name}: expected x of shape (N, ...) with N >= 1, got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name}: expected floating-point images, got dtype {x.dtype} (use x.float() / 255)")
+    if not x.is_floating_point() and x.dtype != torch.long:
+        raise TypeError(f"{name}: expected floating-point images, or a long tensor of code indices (chapter 07), "
+                        f"got dtype {x.dtype} (images: use x.float() / 255)")
     return x
+
+
+def _cast(x: torch.Tensor, device, dtype) -> torch.Tensor:
+    """To the device; floating data also to the model's dtype (code indices stay long)."""
+    return x.to(device, dtype) if x.is_floating_point() else x.to(device)
 
 
 def _finite_data(x: torch.Tensor, name: str) -> torch.Tensor:
     """The one value check of the data, at the boundary: NaN or inf in x is named here, not deep in a loss."""
+    if not x.is_floating_point():
+        return x  # code indices: no NaN possible
     bad = ~torch.isfinite(x.flatten(1)).all(1)
     if bad.any():
         rows = bad.nonzero().flatten()[:5].tolist()
@@ -77,7 +85,7 @@ def evaluate(model: torch.nn.Module, data, loss_fn: LossFn, batch_size: int = 10
     model.eval()
     sums: dict[str, torch.Tensor] = {}
     for start in range(0, len(x), batch_size):
-        batch = x[start:start + batch_size].to(device, dtype)
+        batch = _cast(x[start:start + batch_size], device, dtype)
         losses = loss_fn(model, batch)
         _check_losses(losses, "evaluate", len(batch))
         for key, value in losses.items():
@@ -139,9 +147,9 @@ def fit(model: torch.nn.Module, data, loss_fn: LossFn, *, epochs: int, batch_siz
     generator = config.seed_everything(seed)
     device = torch.device(device) if device is not None else config.device()
     home = next(model.parameters()).device
-    dtype = next(model.parameters()).dtype  # data are cast to the model's dtype (float64 arrays -> float32)
-    x = _finite_data(_inputs(data).to(device, dtype), "data")
-    x_test = _finite_data(_inputs(test_data, "test_data").to(device, dtype), "test_data") if test_data is not None else None
+    dtype = next(model.parameters()).dtype  # float data are cast to the model's dtype (float64 arrays -> float32)
+    x = _finite_data(_cast(_inputs(data), device, dtype), "data")
+    x_test = _finite_data(_cast(_inputs(test_data, "test_data"), device, dtype), "test_data") if test_data is not None else None
     optimizer = _adam(model.to(device).train(), lr)
     history: dict[str, list[float]] = {}
     bar = tqdm(range(1, epochs + 1), desc="epoch", disable=not progress, leave=True)

@@ -2,6 +2,8 @@
 
 Checkpoints (course_utils.checkpoints) find a model class here by its name.
 """
+from .code_prior import CodePrior
 from .vae import ConvVAE, MLPVAE
+from .vqvae import VQVAE
 
-__all__ = ["ConvVAE", "MLPVAE"]
+__all__ = ["CodePrior", "ConvVAE", "MLPVAE", "VQVAE"]

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..gaussian import reparameterize
 from ..validate import float_tensor, positive_int
+from .blocks import down_stack, up_stack
 
 MNIST_SHAPE = (1, 28, 28)
 
@@ -112,16 +113,11 @@ class ConvVAE(VAEBase):
         widths = [c_in] + [channels * 2**i for i in range(layers)]  # e.g. 1, 32, 64
         self.feature_shape = (widths[-1], h >> layers, w >> layers)  # e.g. (64, 7, 7)
         flat = math.prod(self.feature_shape)
-        down, up = [], []
-        for a, b in zip(widths[:-1], widths[1:]):
-            down += [nn.Conv2d(a, b, 4, stride=2, padding=1), nn.ReLU()]  # halves H and W
-        for a, b in zip(widths[:0:-1], widths[-2::-1]):
-            up += [nn.ConvTranspose2d(a, b, 4, stride=2, padding=1), nn.ReLU()]  # doubles H and W
-        self.encoder_conv = nn.Sequential(*down)
+        self.encoder_conv = down_stack(widths)  # (N, C, H, W) -> (N, c_L, H_L, W_L)
         self.encoder_mu = nn.Linear(flat, z_dim)
         self.encoder_logvar = nn.Linear(flat, z_dim)
         self.decoder_hidden = nn.Linear(z_dim, flat)
-        self.decoder_deconv = nn.Sequential(*up[:-1])  # no ReLU after the last layer: logits
+        self.decoder_deconv = up_stack(widths[::-1])  # back to (N, C, H, W), logits (no ReLU at the end)
 
     @property
     def config(self) -> dict:
