@@ -12,12 +12,17 @@ Chapter -> where its code lives ("defined in"):
   04 reparameterization                gaussian (z_from_eps, reparameterize), estimators, montecarlo
   05 VAE on MNIST                      models (MLPVAE, ConvVAE), losses, objectives, train, checkpoints,
                                        data.mnist, display.sliders, display.widgets
+  07 VQ-VAE                            quantize, models (VQVAE, CodePrior), losses (squared_error, codebook_loss,
+                                       commitment_loss, categorical_nll), objectives (vq_vae_loss, code_prior_nll,
+                                       codebook_usage), display.widgets (code_editor)
 
 Math and models (what the chapters teach; `gaussian`, `losses` and `models` import only torch):
-  gaussian, losses, objectives, elbo, latent_models, quadrature, symbolic, estimators, montecarlo, models/
+  gaussian, losses, objectives, elbo, latent_models, quadrature, symbolic, estimators, montecarlo, quantize,
+  models/
 Data: data/ (toy_2d, mnist, download).   Figures and interaction: display/ (plotting, sliders, widgets).
 Running the course: config (tier, language, device, seed), environment (first cell), check (exercise
 self-checks), train (`fit`), checkpoints (safetensors + JSON), files (atomic writes).
-Instructors only: instructor/ (parity of the es/en twins, authoring, pretrain of the shipped weights).
+Instructors only: instructor/ (parity of the es/en twins, authoring, pretrain and pretrain_vq of the shipped
+weights).
 """
 __version__ = "0.2.0"

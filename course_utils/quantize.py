@@ -9,7 +9,7 @@ Keepers of the codebook (options of the one `VectorQuantizer`, each a small func
   (decay 0.99, Laplace-smoothed counts) instead of the codebook loss's gradient;
 - `restart_dead_codes`: codes unused for `restart_after` training steps are re-seeded from
   encoder outputs of the current batch;
-- `kmeans`: Lloyd's k-means, to start the codebook where the encoder outputs are.
+- `kmeans`: Lloyd's k-means (k-means++ start), to start the codebook where the encoder outputs are.
 Diagnostics: `code_counts`, `perplexity`. Only torch is imported here.
 """
 from __future__ import annotations
@@ -57,7 +57,9 @@ def code_counts(indices: torch.Tensor, codebook_size: int) -> torch.Tensor:
     if not isinstance(indices, torch.Tensor) or indices.dtype != torch.long:
         raise TypeError(f"indices: expected a long tensor of code indices, got "
                         f"{indices.dtype if isinstance(indices, torch.Tensor) else type(indices).__name__}")
-    return torch.bincount(indices.flatten(), minlength=codebook_size)[:codebook_size]
+    if indices.numel() and (indices.min() < 0 or indices.max() >= codebook_size):
+        raise ValueError(f"indices: expected values in [0, {codebook_size}), got [{int(indices.min())}, {int(indices.max())}]")
+    return torch.bincount(indices.flatten(), minlength=codebook_size)
 
 
 def perplexity(counts: torch.Tensor) -> float:
@@ -106,19 +108,41 @@ def restart_dead_codes(codebook: torch.Tensor, dead: torch.Tensor, z: torch.Tens
     return n
 
 
+def _kmeans_plus_plus(z: torch.Tensor, k: int, generator: torch.Generator | None) -> torch.Tensor:
+    """k starting centroids by greedy k-means++: each new one is the best of 2 + log k candidates drawn
+    with probability proportional to the squared distance to the centroids already chosen."""
+    trials = 2 + int(math.log(k))
+    first = torch.randint(len(z), (1,), generator=generator, device="cpu").to(z.device)
+    centroids = z[first]  # (1, D)
+    d2 = torch.cdist(z, centroids).pow(2).amin(1)  # (M,) squared distance to the nearest centroid
+    for _ in range(k - 1):
+        weights = d2 if d2.sum() > 0 else torch.ones_like(d2)
+        picks = torch.multinomial(weights.double().cpu(), trials, replacement=True, generator=generator).to(z.device)
+        candidate_d2 = torch.minimum(d2[None, :], torch.cdist(z[picks], z).pow(2))  # (trials, M)
+        best = candidate_d2.sum(1).argmin()  # the candidate that lowers sum_i d2_i the most
+        centroids, d2 = torch.cat([centroids, z[picks[best]][None]]), candidate_d2[best]
+    return centroids.clone()
+
+
 @torch.no_grad()
 def kmeans(z: torch.Tensor, k: int, iters: int = 10, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Lloyd's k-means on z (M, D) from k distinct random rows: the centroids (k, D). Chapter 07."""
+    """Lloyd's k-means on z (M, D), greedy k-means++ start; the centroids (k, D). Chapter 07.
+
+    A cluster that empties is moved onto the vector farthest from its centroid, so no code is left unused.
+    """
     positive_int("k", k), positive_int("iters", iters)
     _vectors("z", z)
     if len(z) < k:
         raise ValueError(f"k: need at least k vectors to start k-means, got k={k} and {len(z)} vectors")
-    centroids = z[torch.randperm(len(z), generator=generator, device="cpu")[:k].to(z.device)].clone()
+    centroids = _kmeans_plus_plus(z, k, generator)
     for _ in range(iters):
         assigned = nearest_code(z, centroids)  # (M,)
         counts = torch.bincount(assigned, minlength=k).to(z.dtype)  # (k,)
         sums = torch.zeros_like(centroids).index_add_(0, assigned, z)  # (k, D)
         centroids = torch.where(counts[:, None] > 0, sums / counts.clamp_min(1)[:, None], centroids)
+        for empty in (counts == 0).nonzero().flatten().tolist():
+            error = (z - centroids[nearest_code(z, centroids)]).pow(2).sum(1)  # (M,)
+            centroids[empty] = z[error.argmax()]
     return centroids
 
 
@@ -179,8 +203,8 @@ class VectorQuantizer(nn.Module):
                     self.embed_sum[seeded] = self.codebook[seeded]
 
     @torch.no_grad()
-    def initialise_from(self, z: torch.Tensor, iters: int = 10, generator: torch.Generator | None = None) -> None:
-        """k-means initialisation: the codebook becomes the K centroids of vectors z (M, D). Chapter 07."""
+    def initialize_from(self, z: torch.Tensor, iters: int = 10, generator: torch.Generator | None = None) -> None:
+        """k-means initialization: the codebook becomes the K centroids of vectors z (M, D). Chapter 07."""
         _vectors("z", z, self.code_dim)
         self.codebook.data.copy_(kmeans(z.to(self.codebook.dtype), self.codebook_size, iters, generator))
         if self.ema_decay is not None:

@@ -1,6 +1,6 @@
 """The package's import rules, read from the source (ast), so a new module cannot break them quietly.
 
-- `gaussian`, `losses` and everything in `models/` import only torch (and each other, and `validate`);
+- `gaussian`, `losses`, `quantize` and everything in `models/` import only torch (and each other, and `validate`);
 - `ipywidgets` is imported only by `display/widgets.py`, and nothing in the package imports that module;
 - `gymnasium` and `cma` only inside the world-model home (`course_utils/world/`, chapter 08);
 - no module imports upward: each module sits in a layer and imports only from its own layer or below.
@@ -19,7 +19,7 @@ STDLIB_OK_FOR_MATH = {"__future__", "math", "typing", "dataclasses", "collection
 # relative to the package, longest prefix first.
 LAYERS = {
     "": 0, "config": 0, "files": 0, "validate": 0,
-    "gaussian": 1, "losses": 1, "montecarlo": 1,
+    "gaussian": 1, "losses": 1, "montecarlo": 1, "quantize": 1,
     "models": 2, "latent_models": 2, "symbolic": 2, "estimators": 2,
     "elbo": 3, "quadrature": 3, "objectives": 3, "data": 3,
     "train": 4, "checkpoints": 4, "check": 4, "environment": 4,
@@ -69,10 +69,11 @@ def test_every_module_has_a_layer():
     assert not unknown, f"add these modules to LAYERS in {__file__}: {unknown}"
 
 
-@pytest.mark.parametrize("path", [p for p in _modules() if _name(p).split(".")[0] in ("gaussian", "losses", "models", "validate")],
+@pytest.mark.parametrize("path", [p for p in _modules() if _name(p).split(".")[0] in ("gaussian", "losses", "models", "quantize", "validate")],
                          ids=_name)
 def test_math_and_models_import_only_torch(path):
-    allowed_internal = ("course_utils.gaussian", "course_utils.losses", "course_utils.models", "course_utils.validate")
+    allowed_internal = ("course_utils.gaussian", "course_utils.losses", "course_utils.models", "course_utils.quantize",
+                        "course_utils.validate")
     bad = [n for n in _imports(path)
            if n.split(".")[0] not in {"torch"} | STDLIB_OK_FOR_MATH and not n.startswith(allowed_internal)]
     assert not bad, f"{_name(path)} may import only torch (and gaussian, losses, models), imports {bad}"

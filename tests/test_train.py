@@ -175,15 +175,42 @@ def test_fit_and_evaluate_cast_float64_data_to_the_models_dtype(mnist, small_mod
     assert e32 == pytest.approx(e64, rel=1e-6)
 
 
-@pytest.mark.parametrize("dtype", [torch.uint8, torch.int64, torch.bool])
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int32, torch.bool])
 def test_fit_and_evaluate_reject_integer_images(mnist, small_model, dtype):
     x = (mnist[0][:16] > 0.5).to(dtype)
-    with pytest.raises(TypeError, match=rf"data: expected floating-point images, got dtype {dtype}"):
+    expected = rf"data: expected floating-point images, or a long tensor of code indices \(chapter 07\), got dtype {dtype}"
+    with pytest.raises(TypeError, match=expected):
         fit(small_model(), x, negative_elbo, epochs=1, progress=False)
-    with pytest.raises(TypeError, match=rf"test_data: expected floating-point images, got dtype {dtype}"):
+    with pytest.raises(TypeError, match="test_" + expected):
         fit(small_model(), mnist[0][:16], negative_elbo, epochs=1, progress=False, test_data=x)
-    with pytest.raises(TypeError, match=rf"data: expected floating-point images, got dtype {dtype}"):
+    with pytest.raises(TypeError, match=expected):
         evaluate(small_model(), x, negative_elbo)
+
+
+def test_long_images_reach_the_model_which_names_the_problem(mnist, small_model):
+    """Long tensors are code indices (chapter 07); a VAE given them still says what is wrong."""
+    x = (mnist[0][:16] > 0.5).long()
+    with pytest.raises(TypeError, match=r"x: expected a floating-point tensor, got dtype torch.int64"):
+        fit(small_model(), x, negative_elbo, epochs=1, progress=False)
+
+
+def test_fit_trains_on_long_code_indices_without_casting_them():
+    seen = []
+
+    class Table(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.logits = torch.nn.Parameter(torch.zeros(4))
+
+        def forward(self, i):
+            seen.append(i.dtype)
+            return torch.nn.functional.cross_entropy(self.logits.expand(len(i), 4), i[:, 0], reduction="none")
+
+    indices = torch.tensor([[0], [1], [1], [1]] * 8)
+    model = Table()
+    fit(model, indices, lambda m, i: {"loss": m(i)}, epochs=30, batch_size=8, lr=0.1, progress=False)
+    assert set(seen) == {torch.long}
+    assert torch.softmax(model.logits, 0).argmax() == 1
 
 
 def test_evaluate_is_the_mean_over_examples_whatever_the_batch_size():

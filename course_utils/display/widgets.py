@@ -1,7 +1,7 @@
-"""Live latent-traversal sliders (chapter 05): one FloatSlider per latent dimension, decoded on the fly.
+"""Live widgets with a kernel: latent-traversal sliders (chapter 05) and a VQ-VAE code editor (chapter 07).
 
 The only module that imports ipywidgets, and nothing in the package imports it. It uses only what
-ipywidgets 7.7.x (Colab) and 8.x (JupyterLab) share: FloatSlider, Image, Label, VBox/HBox, Layout
+ipywidgets 7.7.x (Colab) and 8.x (JupyterLab) share: FloatSlider, IntSlider, Image, Label, VBox/HBox, Layout
 and `observe` (no Stack, no jslink). The pure helpers (checks, decoding, PNG encoding) need no
 ipywidgets and are tested on their own. In a static page with no kernel use `course_utils.display.sliders`.
 """
@@ -120,3 +120,67 @@ def latent_traversal(model: Any, z0: Any = None, dims: Sequence[int] | None = No
 
 def _describe(z: torch.Tensor, dims: list[int]) -> str:
     return "  ".join(f"z[{j}] = {float(z[j]):+.2f}" for j in dims)
+
+
+def check_code_grid(model: Any, indices: Any) -> torch.Tensor:
+    """One code grid (h, w) long with values in [0, K) of a VQ-VAE with `lookup` and `codebook_size`. Chapter 07."""
+    if not callable(getattr(model, "lookup", None)) or not isinstance(getattr(model, "codebook_size", None), int):
+        raise TypeError(f"model: expected a VQ-VAE with lookup(indices) and codebook_size, got {type(model).__name__}")
+    if not isinstance(indices, torch.Tensor) or indices.dtype != torch.long:
+        raise TypeError(f"indices: expected a long tensor (h, w) of code indices, got "
+                        f"{getattr(indices, 'dtype', type(indices).__name__)}")
+    grid = indices.reshape(indices.shape[-2:]) if indices.ndim == 3 and indices.shape[0] == 1 else indices
+    if grid.ndim != 2:
+        raise ValueError(f"indices: expected shape (h, w) or (1, h, w), got {tuple(indices.shape)}")
+    if grid.min() < 0 or grid.max() >= model.codebook_size:
+        raise ValueError(f"indices: expected values in [0, {model.codebook_size}), got [{int(grid.min())}, {int(grid.max())}]")
+    return grid.detach().cpu().clone()
+
+
+@torch.no_grad()
+def code_grid_png(model: Any, grid: torch.Tensor, scale: int = 5) -> bytes:
+    """PNG of the image a VQ-VAE decodes from one code grid (h, w), clamped to [0, 1]. Chapter 07."""
+    x_hat = model.decode(model.lookup(grid[None].to(_device(model))))[0, 0].float().cpu()  # (H, W)
+    return array_png(x_hat.clamp(0, 1).numpy(), scale=scale)
+
+
+def code_editor(model: Any, indices: Any, *, scale: int = 5):
+    """ipywidgets box: pick a grid position (row, col) and a code k; the Image decodes the edited grid. Chapter 07.
+
+    The returned VBox also carries `.row`, `.col`, `.code` (IntSlider), `.image` (Image) and
+    `.grid()` (the current code grid, a long tensor (h, w)).
+    """
+    import ipywidgets as widgets
+
+    grid = check_code_grid(model, indices)
+    original = grid.clone()
+    h, w = grid.shape
+    image = widgets.Image(value=code_grid_png(model, grid, scale), format="png")
+    label = widgets.Label()
+    row = widgets.IntSlider(value=h // 2, min=0, max=h - 1, description="row")
+    col = widgets.IntSlider(value=w // 2, min=0, max=w - 1, description="col")
+    code = widgets.IntSlider(value=int(grid[h // 2, w // 2]), min=0, max=model.codebook_size - 1, description="k")
+    busy = []
+
+    def describe() -> None:
+        r, c = row.value, col.value
+        label.value = f"position ({r}, {c}): code {int(grid[r, c])} (was {int(original[r, c])})"
+
+    def move(change: dict) -> None:  # a new position shows its current code
+        busy.append(1)
+        code.value = int(grid[row.value, col.value])
+        busy.pop()
+        describe()
+
+    def recode(change: dict) -> None:
+        if busy:
+            return
+        grid[row.value, col.value] = code.value
+        image.value = code_grid_png(model, grid, scale)
+        describe()
+
+    row.observe(move, names="value"), col.observe(move, names="value"), code.observe(recode, names="value")
+    describe()
+    box = widgets.VBox([widgets.HBox([image, widgets.VBox([row, col, code])]), label])
+    box.row, box.col, box.code, box.image, box.grid = row, col, code, image, lambda: grid.clone()
+    return box
