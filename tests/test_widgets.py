@@ -69,7 +69,38 @@ def live_widget_check(expected_major: int) -> str:
     assert torch.equal(box.z(), expected)
     assert np.array_equal(png_to_array(after), expected_pixels(model, expected, 2))
     assert "z[2] = +2.00" in box.children[1].value
+    code_editor_check()
     return ipywidgets.__version__
+
+
+def tiny_vqvae():
+    """An untrained VQVAE (7 x 7 grid, K = 8) whose codes are far apart, so each code decodes differently."""
+    from course_utils.models import VQVAE
+
+    torch.manual_seed(0)
+    model = VQVAE(channels=4, code_dim=2, codebook_size=8).eval()
+    with torch.no_grad():
+        model.quantizer.codebook.copy_(5 * torch.randn(8, 2, generator=torch.Generator().manual_seed(1)))
+    return model
+
+
+def code_editor_check() -> None:
+    """Chapter 07's live editor: choosing a code re-decodes the grid; moving the position shows its code."""
+    model = tiny_vqvae()
+    start = torch.zeros(7, 7, dtype=torch.long)
+    start[0, 0] = 2
+    box = widgets.code_editor(model, start, scale=1)
+    assert (box.row.value, box.col.value, box.code.value) == (3, 3, 0)
+    assert box.image.value == widgets.code_grid_png(model, start, 1)
+    box.code.value = 5
+    edited = start.clone()
+    edited[3, 3] = 5
+    assert torch.equal(box.grid(), edited) and torch.equal(start[3, 3], torch.tensor(0))  # the input is not modified
+    assert box.image.value == widgets.code_grid_png(model, edited, 1) != widgets.code_grid_png(model, start, 1)
+    assert box.children[1].value == "position (3, 3): code 5 (was 0)"
+    box.row.value, box.col.value = 0, 0  # moving shows the code there and changes nothing
+    assert box.code.value == 2 and torch.equal(box.grid(), edited)
+    assert box.children[1].value == "position (0, 0): code 2 (was 2)"
 
 
 def test_live_widget_ipywidgets_8():
@@ -113,6 +144,21 @@ def test_live_widget_ipywidgets_7():
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "VERSION 7.7.5" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("indices, error, match", [
+    (torch.zeros(7, 7), TypeError, "indices: expected a long tensor"),
+    (torch.zeros(2, 7, 7, dtype=torch.long), ValueError, r"indices: expected shape \(h, w\) or \(1, h, w\), got \(2, 7, 7\)"),
+    (torch.full((7, 7), 8, dtype=torch.long), ValueError, r"indices: expected values in \[0, 8\), got \[8, 8\]"),
+])
+def test_code_editor_rejects_bad_grids(indices, error, match):
+    with pytest.raises(error, match=match):
+        widgets.check_code_grid(tiny_vqvae(), indices)
+
+
+def test_code_editor_rejects_a_model_without_codes():
+    with pytest.raises(TypeError, match="model: expected a VQ-VAE with lookup"):
+        widgets.check_code_grid(TinyDecoder(), torch.zeros(7, 7, dtype=torch.long))
 
 
 def test_decode_image_is_sigmoid_of_logits():
