@@ -1,4 +1,5 @@
-r"""Training and evaluation objectives: VAEs with a Bernoulli decoder (chapter 05), the VQ-VAE (chapter 07).
+r"""Training and evaluation objectives: VAEs with a Bernoulli decoder (chapter 05), beta-VAE with a capacity
+constraint (chapter 06), the VQ-VAE (chapter 07).
 
 Every function returns one value per example (or per latent dimension); the caller reduces.
 `model` is any VAE with encode(x) -> (mu, logvar), decode(z) -> x_logits and
@@ -107,3 +108,56 @@ def codebook_usage(model, x: torch.Tensor) -> dict[str, float]:
     in_use = int((counts > 0).sum())
     return {"in_use": in_use, "fraction": in_use / model.codebook_size, "perplexity": perplexity(counts),
             "dead": model.codebook_size - in_use}
+
+
+def capacity_loss(model, x: torch.Tensor, *, gamma: float, capacity: float,
+                  generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Burgess et al. (2018): recon + gamma |mean KL - C| per example: {'loss', 'recon', 'kl'}. Chapter 06."""
+    terms = negative_elbo(model, x, beta=0.0, generator=generator)
+    # loss_i = recon_i + gamma * |(1/N) sum_n KL_n - C|   (the penalty is on the batch's mean KL, as in the paper;
+    #   the mean over i of loss_i is their objective)
+    penalty = gamma * (terms["kl"].mean() - capacity).abs()
+    return {"loss": terms["recon"] + penalty, "recon": terms["recon"], "kl": terms["kl"]}
+
+
+class CapacitySchedule:
+    """capacity_loss with C raised linearly from 0 to capacity_max over ramp_steps training steps. Chapter 06."""
+
+    def __init__(self, gamma: float = 1000.0, capacity_max: float = 25.0, ramp_steps: int = 10000):
+        self.gamma, self.capacity_max, self.ramp_steps, self.step = gamma, capacity_max, ramp_steps, 0
+
+    @property
+    def capacity(self) -> float:
+        """C at the current step, in nats."""
+        return self.capacity_max * min(1.0, self.step / self.ramp_steps)
+
+    def __call__(self, model, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        capacity = self.capacity
+        terms = capacity_loss(model, x, gamma=self.gamma, capacity=capacity)
+        if model.training:
+            self.step += 1
+        return terms | {"capacity": torch.full_like(terms["kl"], capacity)}
+
+
+class DualAscent:
+    """Lagrangian recon + beta (KL - C); after each training batch, beta <- max(0, beta + lr_beta (mean KL - C)). Chapter 06.
+
+    Gradient descent on the model, projected gradient ascent on the multiplier beta >= 0: beta grows while
+    the constraint KL <= C is violated and shrinks towards 0 while it is slack (complementary slackness).
+    """
+
+    def __init__(self, capacity: float, beta: float = 1.0, lr_beta: float = 0.01):
+        if not (capacity >= 0 and beta >= 0 and lr_beta > 0):
+            raise ValueError(f"expected capacity >= 0, beta >= 0 and lr_beta > 0, got {capacity}, {beta}, {lr_beta}")
+        self.capacity, self.beta, self.lr_beta = capacity, float(beta), lr_beta
+        self.betas: list[float] = []
+
+    def __call__(self, model, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        terms = negative_elbo(model, x, beta=0.0)
+        beta = self.beta
+        # L_i = recon_i + beta * (KL_i - C)   (beta is a constant for the model's gradient)
+        loss = terms["recon"] + beta * (terms["kl"] - self.capacity)
+        if model.training:  # the dual step: ascent on beta along the constraint violation, projected on beta >= 0
+            self.beta = max(0.0, beta + self.lr_beta * (float(terms["kl"].detach().mean()) - self.capacity))
+            self.betas.append(self.beta)
+        return {"loss": loss, "recon": terms["recon"], "kl": terms["kl"], "beta": torch.full_like(terms["kl"], beta)}

@@ -209,3 +209,57 @@ def _report(bar, means, epoch, log_every) -> None:
     if log_every and epoch % log_every == 0:
         text = ", ".join(f"{k} {v:.4g}" for k, v in shown.items())
         tqdm.write(f"epoch {epoch}: {text} ({means['seconds']:.2f} s)")
+
+
+def fit_stream(model: torch.nn.Module, sample: Callable[[int, torch.Generator], torch.Tensor], loss_fn: LossFn, *,
+               steps: int, lr: float = 1e-3, device: str | torch.device | None = None, seed: int = 0,
+               log_every: int = 100, on_log: Callable[[int, dict[str, list[float]]], None] | None = None,
+               progress: bool = False) -> dict[str, list[float]]:
+    """Train on batches drawn fresh each step, x = sample(step, generator), for data too large to hold. Chapter 06.
+
+    Every `log_every` steps, history[key] gets the mean of each per-example value over those steps,
+    history["step"] the step count and history["seconds"] the wall time of the window; then
+    on_log(step, history) is called (e.g. to measure a disentanglement metric). Adam as in `fit`.
+    """
+    _check_fit_arguments(steps, 1, lr, log_every)
+    if not callable(sample):
+        raise TypeError(f"sample: expected a callable (step, generator) -> x, got {type(sample).__name__}")
+    generator = config.seed_everything(seed)
+    device = torch.device(device) if device is not None else config.device()
+    home = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    optimizer = _adam(model.to(device).train(), lr)
+    history: dict[str, list[float]] = {}
+    sums: dict[str, float] = {}
+    count, start = 0, time.perf_counter()
+    try:
+        for step in tqdm(range(1, steps + 1), desc="step", disable=not progress, leave=True):
+            x = _cast(_inputs(sample(step, generator), "sample(step, generator)"), device, dtype)
+            losses = loss_fn(model, x)
+            _check_losses(losses, f"step {step}", len(x))
+            loss = losses["loss"].mean()  # per-example losses reduced here, by the mean
+            if not math.isfinite(loss.item()):
+                raise _non_finite(model, losses, f"step {step}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            for key, value in losses.items():
+                sums[key] = sums.get(key, 0.0) + float(value.detach().sum())
+            count += len(x)
+            if step % log_every == 0 or step == steps:
+                for key, total in sums.items():
+                    history.setdefault(key, []).append(total / count)
+                history.setdefault("step", []).append(step)
+                history.setdefault("seconds", []).append(time.perf_counter() - start)
+                sums, count, start = {}, 0, time.perf_counter()
+                if on_log is not None:
+                    on_log(step, history)
+    except BaseException as err:
+        try:
+            err.history = history
+        except AttributeError:
+            pass
+        raise
+    finally:
+        model.to(home)
+    return history
