@@ -12,6 +12,8 @@ Chapter -> where its code lives ("defined in"):
   04 reparameterization                gaussian (z_from_eps, reparameterize), estimators, montecarlo
   05 VAE on MNIST                      models (MLPVAE, ConvVAE), losses, objectives, train, checkpoints,
                                        data.mnist, display.sliders, display.widgets
+  06 beta-VAE, KKT, dSprites           data.dsprites, disentanglement (MIG, beta-VAE metric), objectives
+                                       (capacity_loss, CapacitySchedule, DualAscent), train.fit_stream
   07 VQ-VAE                            quantize, models (VQVAE, CodePrior), losses (squared_error, codebook_loss,
                                        commitment_loss, categorical_nll), objectives (vq_vae_loss, code_prior_nll,
                                        codebook_usage), display.widgets (code_editor)

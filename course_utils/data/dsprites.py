@@ -93,7 +93,7 @@ def render(classes: torch.Tensor) -> torch.Tensor:
     index_of(classes)  # checks type, shape and range
     values = factor_values()
     scale = values["scale"][classes[:, 1]].float()
-    angle = values["orientation"][classes[:, 2]].float()
+    angle = torch.remainder(values["orientation"][classes[:, 2]], 2 * math.pi).float()  # 2 pi -> exactly 0
     cx = FIRST_CENTRE + (LAST_CENTRE - FIRST_CENTRE) * values["pos_x"][classes[:, 3]].float()
     cy = FIRST_CENTRE + (LAST_CENTRE - FIRST_CENTRE) * values["pos_y"][classes[:, 4]].float()
     pixel = torch.arange(SIDE, dtype=torch.float32) + 0.5  # pixel centres
@@ -131,7 +131,7 @@ class PairSampler:
     n_factors = len(FACTORS)
 
     def __call__(self, k: int, batch_size: int, generator: torch.Generator | None = None):
-        if not isinstance(k, int) or not 0 <= k < self.n_factors:
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < self.n_factors:
             raise ValueError(f"k: expected a factor index in [0, {self.n_factors}) {FACTORS}, got {k!r}")
         first, second = sample_classes(batch_size, generator), sample_classes(batch_size, generator)
         second[:, k] = first[:, k]
