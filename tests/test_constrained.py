@@ -128,7 +128,8 @@ def test_pretrain_dsprites_end_to_end_writes_metrics(tmp_path):
     out = tmp_path / "dual"
     extra = pretrain_dsprites.main(["dual", "--capacity", "5", "--steps", "4", "--eval-every", "2",
                                     "--batch-size", "8", "--channels", "2", "--z-dim", "3",
-                                    "--bvae-train", "10", "--bvae-eval", "6", "--threads", "1", "--out", str(out)])
+                                    "--bvae-train", "10", "--bvae-eval", "6", "--eval-images", "300", "--threads", "1",
+                                    "--out", str(out)])
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["extra"]["command"].startswith("python -m course_utils.instructor.pretrain_dsprites dual")
     assert meta["extra"]["mig_steps"] == [2, 4] and len(meta["extra"]["mig_history"]) == 2

@@ -7,7 +7,7 @@
 Each step renders a fresh batch of dSprites (course_utils.data.dsprites) and takes an Adam step on
 a ConvVAE (64 x 64, z = 10) with the chosen objective: fixed beta, the capacity schedule of Burgess
 et al. (C raised linearly over the run) or dual ascent on beta for the constraint KL <= C. Every
---eval-every steps the MIG of the mean representation is measured on 10,000 fixed images; at the end
+--eval-every steps the MIG of the mean representation is measured on 10,000 fixed images (--eval-images); at the end
 also the beta-VAE metric (with --bvae-train / --bvae-eval points). OUT.safetensors + OUT.json record
 the command, the hardware, the time and every metric. Nothing runs at import.
 """
@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--channels", type=_positive_int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-every", type=_positive_int, default=500)
+    parser.add_argument("--eval-images", type=_positive_int, default=10000, help="fixed images for MIG")
     parser.add_argument("--bvae-train", type=_positive_int, default=1000, help="beta-VAE metric training points")
     parser.add_argument("--bvae-eval", type=_positive_int, default=500, help="beta-VAE metric evaluation points")
     parser.add_argument("--threads", type=_positive_int, default=None)
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = _parser().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    eval_classes = dsprites.sample_classes(10000, torch.Generator().manual_seed(EVAL_SEED))
+    eval_classes = dsprites.sample_classes(args.eval_images, torch.Generator().manual_seed(EVAL_SEED))
     eval_x = dsprites.render(eval_classes)
     torch.manual_seed(args.seed)
     model = ConvVAE(image_shape=(1, 64, 64), z_dim=args.z_dim, channels=args.channels)
