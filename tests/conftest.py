@@ -2,6 +2,8 @@
 
 Every fixture here is function-scoped (a fresh object per test), so no test can change what another
 test sees; the one session-scoped fixture, `book`, is a built folder that tests only read.
+The notebook_cache plugin runs the tests that read the book last, and hands the notebooks nbval executed
+to the book's build, so no notebook is executed twice (see tests/notebook_cache.py).
 """
 import http.server
 import math
@@ -17,9 +19,17 @@ import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from notebook_cache import BOOK_ENV, NotebookCache  # noqa: E402
+
 os.environ.setdefault("COURSE_TIER", "ci")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    # with nbval running: a plugin, not conftest hooks, as these must also see the notebook items (outside tests/)
+    if getattr(config.option, "nbval_lax", False) or getattr(config.option, "nbval", False):
+        config.pluginmanager.register(NotebookCache(ROOT), "notebook_cache")
 
 
 def _as_tensor(value) -> torch.Tensor:
@@ -119,11 +129,15 @@ def http_server():
 
 @pytest.fixture(scope="session")
 def book() -> Path:
-    """Build the book once per session (warnings are errors); reuses the execution cache. Tests only read it."""
+    """Build the book once per session (warnings are errors); reuses the execution cache. Tests only read it.
+
+    The cache holds the notebooks nbval executed earlier in this run (notebook_cache); the build executes
+    only the others. It runs in ROOT, where _config.yml's relative cache path points.
+    """
     exe = Path(sys.executable).with_name("jupyter-book")
-    env = {**os.environ, "COURSE_TIER": "ci"}
+    env = {**os.environ, **BOOK_ENV}
     run = subprocess.run([str(exe), "build", str(ROOT), "--warningiserror", "--keep-going"],
-                         capture_output=True, text=True, env=env, timeout=1800)
+                         capture_output=True, text=True, env=env, timeout=1800, cwd=ROOT)
     problems = [line for line in (run.stdout + run.stderr).splitlines() if "WARNING:" in line or "ERROR" in line]
     assert run.returncode == 0, "jupyter-book build failed:\n" + "\n".join(problems[:40]) + "\n" + run.stdout[-3000:]
     return ROOT / "_build" / "html"
