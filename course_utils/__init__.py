@@ -17,14 +17,17 @@ Chapter -> where its code lives ("defined in"):
   07 VQ-VAE                            quantize, models (VQVAE, CodePrior), losses (squared_error, codebook_loss,
                                        commitment_loss, categorical_nll), objectives (vq_vae_loss, code_prior_nll,
                                        codebook_usage), display.widgets (code_editor)
+  08 World Models                      envs (Dodge, a gymnasium environment), models (MDN, MDNRNN, LinearController),
+                                       losses.mdn_nll, objectives (mdn_regression_nll, mdn_rnn_loss), world (rollouts,
+                                       sequences, dream, evolve with `cma`), display.animation
 
 Math and models (what the chapters teach; `gaussian`, `losses` and `models` import only torch):
   gaussian, losses, objectives, elbo, latent_models, quadrature, symbolic, estimators, montecarlo, quantize,
   models/
-Data: data/ (toy_2d, mnist, download).   Figures and interaction: display/ (plotting, sliders, widgets).
+Data: data/ (toy_2d, mnist, download, dsprites).   Environments: envs/ (gymnasium).   Figures and interaction: display/ (plotting, sliders, widgets).
 Running the course: config (tier, language, device, seed), environment (first cell), check (exercise
 self-checks), train (`fit`), checkpoints (safetensors + JSON), files (atomic writes).
-Instructors only: instructor/ (parity of the es/en twins, authoring, pretrain and pretrain_vq of the shipped
-weights).
+Instructors only: instructor/ (parity of the es/en twins, authoring, pretrain, pretrain_vq, pretrain_dsprites
+and pretrain_world of the shipped weights).
 """
 __version__ = "0.2.0"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .gaussian import log_normal
+from .gaussian import LOG_2PI, log_normal
 from .validate import float_tensor
 
 
@@ -73,3 +73,15 @@ def categorical_nll(logits: torch.Tensor, indices: torch.Tensor) -> torch.Tensor
     # -log p(i) = -sum_t log softmax(logits_t)[i_t]   (summed over the grid positions t)
     nll = torch.nn.functional.cross_entropy(logits, indices, reduction="none")
     return nll.flatten(1).sum(1)
+
+
+def mdn_nll(log_pi: torch.Tensor, mu: torch.Tensor, log_sigma: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """-log p(y) under K Gaussians per coordinate: (N, ..., D, K) and y (N, ..., D) -> (N, ...). Chapter 08."""
+    float_tensor("log_pi", log_pi), float_tensor("mu", mu), float_tensor("log_sigma", log_sigma), float_tensor("y", y)
+    if not (log_pi.shape == mu.shape == log_sigma.shape) or log_pi.shape[:-1] != y.shape or y.ndim < 2:
+        raise ValueError(f"log_pi{tuple(log_pi.shape)}, mu{tuple(mu.shape)}, log_sigma{tuple(log_sigma.shape)}, "
+                         f"y{tuple(y.shape)}: expected three equal shapes (N, ..., D, K) and y (N, ..., D)")
+    # -log p(y) = -sum_d log sum_k pi_dk N(y_d; mu_dk, sigma_dk^2)   (log-sum-exp over the K components,
+    #   summed over the D coordinates; log N = -1/2 log 2 pi - log sigma - (y - mu)^2 / (2 sigma^2))
+    log_n = -0.5 * LOG_2PI - log_sigma - 0.5 * ((y.unsqueeze(-1) - mu) * torch.exp(-log_sigma)).pow(2)
+    return -torch.logsumexp(log_pi + log_n, dim=-1).sum(-1)

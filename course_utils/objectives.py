@@ -1,5 +1,5 @@
 r"""Training and evaluation objectives: VAEs with a Bernoulli decoder (chapter 05), beta-VAE with a capacity
-constraint (chapter 06), the VQ-VAE (chapter 07).
+constraint (chapter 06), the VQ-VAE (chapter 07), mixture density networks and World Models' M (chapter 08).
 
 Every function returns one value per example (or per latent dimension); the caller reduces.
 `model` is any VAE with encode(x) -> (mu, logvar), decode(z) -> x_logits and
@@ -12,7 +12,7 @@ import math
 import torch
 
 from .gaussian import kl_normal_std, kl_normal_std_per_dim, log_normal, reparameterize
-from .losses import bernoulli_nll, categorical_nll, codebook_loss, commitment_loss, squared_error
+from .losses import bernoulli_nll, categorical_nll, codebook_loss, commitment_loss, mdn_nll, squared_error
 from .quantize import code_counts, perplexity
 
 
@@ -161,3 +161,31 @@ class DualAscent:
             self.beta = max(0.0, beta + self.lr_beta * (float(terms["kl"].detach().mean()) - self.capacity))
             self.betas.append(self.beta)
         return {"loss": loss, "recon": terms["recon"], "kl": terms["kl"], "beta": torch.full_like(terms["kl"], beta)}
+
+
+def mdn_regression_nll(model, xy: torch.Tensor) -> dict[str, torch.Tensor]:
+    """-log p(y|x) of an MDN on pairs xy (N, in_dim + out_dim), x first: {'loss'} (N,). Chapter 08."""
+    if xy.ndim != 2 or xy.shape[1] != model.in_dim + model.out_dim:
+        raise ValueError(f"xy: expected shape (N, {model.in_dim + model.out_dim}) = (N, in_dim + out_dim), "
+                         f"got {tuple(xy.shape)}")
+    x, y = xy[:, :model.in_dim], xy[:, model.in_dim:]
+    return {"loss": mdn_nll(*model(x), y)}  # -log sum_k pi_k(x) N(y; mu_k(x), sigma_k(x)^2), summed over y's coordinates
+
+
+def mdn_rnn_loss(model, z: torch.Tensor, a: torch.Tensor, z_next: torch.Tensor, done: torch.Tensor,
+                 mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    """M's loss per sequence, summed over its real steps (mask) / T: {'loss', 'z_nll', 'done_bce'} (N,). Chapter 08.
+
+    z, z_next (N, T, D): z_t and z_{t+1}; a (N, T, A); done, mask (N, T) floats in {0, 1} (mask 0 = padding).
+    Every sequence is divided by the same T, so the mean over a batch weights every real step equally; dividing
+    each by its own number of steps would weight the steps of short sequences (episode ends) more, and M would
+    learn to predict the end too often.
+    """
+    log_pi, mu, log_sigma, done_logit, _ = model(z, a)  # (N, T, D, K) x 3, (N, T)
+    z_nll = mdn_nll(log_pi, mu, log_sigma, z_next)  # (N, T): -log p(z_{t+1} | z_<=t, a_<=t)
+    done_bce = torch.nn.functional.binary_cross_entropy_with_logits(done_logit, done, reduction="none")  # (N, T)
+    real = mask > 0  # padding is dropped (not multiplied by 0, which would turn an inf there into NaN)
+    # loss_n = 1/T * sum_t mask_t * [ -log p(z_{t+1} | h_t) - log p(done_t | h_t) ]   (per sequence n, same T for all)
+    z_term = torch.where(real, z_nll, 0.0).sum(1) / z.shape[1]
+    done_term = torch.where(real, done_bce, 0.0).sum(1) / z.shape[1]
+    return {"loss": z_term + done_term, "z_nll": z_term, "done_bce": done_term}
