@@ -56,6 +56,15 @@ def assert_within_stderr(estimate, expected, stderr, k: float = 4, what: str = "
             f"  stderr:   {stderr.tolist()}")
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for tests of tiny models: extra intra-op threads only add overhead (and stall on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     """Each test starts and ends with no open matplotlib figure."""

@@ -15,13 +15,7 @@ from course_utils.models.mdn import MixtureHead, sample_mixture
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These models are tiny: extra intra-op threads only add overhead (and stall on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: extra threads only add overhead
 
 
 def gen(seed: int) -> torch.Generator:

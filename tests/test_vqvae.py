@@ -14,13 +14,7 @@ from course_utils.objectives import code_indices, code_prior_nll, codebook_usage
 from course_utils.quantize import straight_through
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These models are tiny: extra intra-op threads only add overhead (and stall on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: extra threads only add overhead
 
 
 @pytest.fixture
