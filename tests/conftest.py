@@ -26,10 +26,33 @@ os.environ.setdefault("COURSE_TIER", "ci")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+FIGURE_REPORT = ROOT / "_build" / "figure_report.jsonl"
+
+
+class FigureReport:
+    """Every figure the notebooks show is measured (course_utils.display.style); tests/test_book.py reads the file.
+
+    The report is emptied at the start of the run; each notebook's kernel is started with the notebook's path in
+    its environment, so each line names the chapter it came from.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")
+        os.environ["COURSE_FIGURE_REPORT"] = str(path)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        if str(item.fspath).endswith(".ipynb"):  # before nbval starts this notebook's kernel
+            os.environ["COURSE_FIGURE_SOURCE"] = str(Path(str(item.fspath)).relative_to(ROOT))
+
+
 def pytest_configure(config):
     # with nbval running: a plugin, not conftest hooks, as these must also see the notebook items (outside tests/)
     if getattr(config.option, "nbval_lax", False) or getattr(config.option, "nbval", False):
         config.pluginmanager.register(NotebookCache(ROOT), "notebook_cache")
+        config.pluginmanager.register(FigureReport(FIGURE_REPORT), "figure_report")
 
 
 def _as_tensor(value) -> torch.Tensor:

@@ -55,3 +55,26 @@ def test_chapter_cites_the_course_bibliography(book, lang, stem):
     assert keys, "each chapter links its arXiv references to the bibliography"
     for key in set(keys):
         assert f'id="cite-{key}"' in bibliography, f"bibliography entry cite-{key} is missing"
+
+
+def test_every_figure_the_notebooks_show_is_readable_in_the_book():
+    """Text of every figure (and slider frame, and animation) is at least MIN_POINTS at the size the book shows it.
+
+    The notebooks executed in this run report each figure they show (tests/conftest.py, course_utils.display.style).
+    """
+    import json
+
+    from course_utils.display.style import MIN_POINTS
+    from conftest import FIGURE_REPORT
+
+    text = FIGURE_REPORT.read_text(encoding="utf-8") if FIGURE_REPORT.exists() else ""
+    if not text.strip():
+        pytest.skip("no notebook was executed in this run, so no figure was measured")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    small = [r for r in rows if r["min_points"] < MIN_POINTS]
+    notebooks = sorted({r["notebook"] for r in rows})
+    print(f"\n{len(rows)} figures measured in {len(notebooks)} notebooks; smallest text "
+          f"{min(r['min_points'] for r in rows):.1f} pt")
+    listing = "\n".join(f"{r['notebook']} {r['where']}: {r['min_points']} pt ({r['width_in']} in at {r['dpi']} dpi) "
+                        f"{r['texts']}" for r in small)
+    assert not small, f"{len(small)} figures have text under {MIN_POINTS} pt at their size in the book:\n{listing}"

@@ -116,7 +116,19 @@ def default_theme_mode(app, pagename, templatename, context, doctree) -> None:
         context["default_mode"] = "auto"
 
 
+def add_static_files(app, config) -> None:
+    """book/_static/course.css on every page; the compute tier that built the book as `{{ course_tier }}`."""
+    from course_utils.config import tier
+
+    static = str(Path(__file__).resolve().parent.parent / "_static")
+    if static not in config.html_static_path:
+        config.html_static_path.append(static)
+    config.myst_substitutions = {**(config.myst_substitutions or {}), "course_tier": tier()}
+
+
 def setup(app):
+    app.connect("config-inited", add_static_files)
+    app.add_css_file("course.css")
     app.connect("doctree-resolved", link_arxiv_to_bibliography)
     app.connect("doctree-resolved", localize_book_links)
     app.connect("html-page-context", default_theme_mode, priority=900)

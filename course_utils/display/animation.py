@@ -1,14 +1,39 @@
 """Rollouts as animations that play in the static book: frames side by side, matplotlib's `to_jshtml`. Chapter 08.
 
 The HTML carries every frame as an image and its own play/pause buttons, so it needs no kernel.
+`localize_jshtml` gives any `to_jshtml` page alt text and, in Spanish, Spanish button labels (chapters 00, 08).
 """
 from __future__ import annotations
 
+import html as html_lib
 from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import animation
+
+from ..config import language
+from .style import report_figure
+
+CONTROLS_ES = {
+    'title="Decrease speed"': 'title="Más lento"', 'title="First frame"': 'title="Primer fotograma"',
+    'title="Previous frame"': 'title="Fotograma anterior"', 'title="Play backwards"': 'title="Reproducir hacia atrás"',
+    'title="Pause"': 'title="Pausa"', 'title="Play"': 'title="Reproducir"', 'title="Next frame"': 'title="Fotograma siguiente"',
+    'title="Last frame"': 'title="Último fotograma"', 'title="Increase speed"': 'title="Más rápido"',
+    'title="Repetition mode"': 'title="Modo de repetición"',
+    '">Once': '">Una vez', '">Loop': '">En bucle', '">Reflect': '">Ida y vuelta',
+}
+
+
+def localize_jshtml(page: str, alt: str, lang: str | None = None) -> str:
+    """`to_jshtml` output with `alt` on its image and, for lang 'es', Spanish controls. Chapters 00 and 08."""
+    if not isinstance(alt, str) or not alt.strip():
+        raise ValueError(f"alt: expected a short description of the animation, got {alt!r}")
+    page = page.replace('<img id="_anim_img', f'<img alt="{html_lib.escape(alt.strip())}" id="_anim_img', 1)
+    if (lang or language()) == "es":
+        for english, spanish in CONTROLS_ES.items():
+            page = page.replace(english, spanish)
+    return page
 
 
 def _frames(name: str, frames) -> np.ndarray:
@@ -19,8 +44,11 @@ def _frames(name: str, frames) -> np.ndarray:
 
 
 def side_by_side(panels: Sequence, titles: Sequence[str], *, interval: int = 100, scale: float = 2.0,
-                 dpi: int = 72) -> str:
-    """HTML animation of several rollouts, one panel each (frames (T, H, W, 3)); shorter ones hold their last frame. Chapter 08."""
+                 dpi: int = 100, alt: str | None = None) -> str:
+    """HTML animation of several rollouts, one panel each (frames (T, H, W, 3)); shorter ones hold their last frame.
+
+    `alt` describes it for screen readers (default: the panel titles). Chapter 08.
+    """
     panels = [_frames(f"panels[{i}]", p) for i, p in enumerate(panels)]
     if len(titles) != len(panels):
         raise ValueError(f"titles: expected {len(panels)} titles, one per panel, got {len(titles)}")
@@ -40,6 +68,7 @@ def side_by_side(panels: Sequence, titles: Sequence[str], *, interval: int = 100
         return images
 
     movie = animation.FuncAnimation(fig, draw, frames=length, interval=interval)
+    report_figure(fig, where="animation")
     html = movie.to_jshtml(default_mode="once")
     plt.close(fig)
-    return html
+    return localize_jshtml(html, alt or " | ".join(titles))

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from .style import COLUMN_PX, report_figure
+
 
 def _to_numpy_images(images) -> np.ndarray:
     if isinstance(images, torch.Tensor):
@@ -83,7 +85,7 @@ class LiveLossPlot:
     a notebook (a terminal, a script) it draws nothing. `keys` limits the series drawn.
     """
 
-    def __init__(self, keys: Sequence[str] | None = None, dpi: int = 80):
+    def __init__(self, keys: Sequence[str] | None = None, dpi: int = 100):
         self.keys, self.dpi, self.handle = keys, dpi, None
         try:
             from IPython import get_ipython
@@ -111,10 +113,16 @@ class LiveLossPlot:
             self.handle.update(image)
 
 
-def figure_png(fig: Figure, dpi: int = 72, colors: int | None = 128) -> bytes:
-    """PNG bytes of a figure (closed afterwards); colors=k quantizes to a k-colour palette (smaller). Chapter 05."""
+def figure_png(fig: Figure, dpi: int = 100, colors: int | None = 128, shown_px: float | None = None) -> bytes:
+    """PNG bytes of a figure (closed afterwards); colors=k quantizes to a k-colour palette (smaller). Chapter 05.
+
+    The figure is reported to the course's readability check as shown `shown_px` wide (default: its width
+    at `dpi`, at most the book's column; see `display.style`).
+    """
     if not isinstance(fig, Figure):
         raise TypeError(f"expected a matplotlib Figure, got {type(fig).__name__}")
+    natural = fig.get_figwidth() * dpi
+    report_figure(fig, where="png", shown_px=min(natural, COLUMN_PX) if shown_px is None else shown_px)
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})

@@ -178,18 +178,18 @@ def _check_params(render, params, initial, max_frames: int) -> tuple[list[str], 
     return names, grid
 
 
-def _render_png(render, values: dict, dpi: int, colors: int | None) -> bytes:
+def _render_png(render, values: dict, dpi: int, colors: int | None, width: int | None = None) -> bytes:
     fig = render(**values)
     if not isinstance(fig, Figure):
         if isinstance(getattr(fig, "figure", None), Figure):
             plt.close(fig.figure)
         raise TypeError(f"render({values}) returned {type(fig).__name__}, expected a matplotlib Figure")
-    return figure_png(fig, dpi=dpi, colors=colors)
+    return figure_png(fig, dpi=dpi, colors=colors, shown_px=width)
 
 
 def frame_slider(render: Callable[..., Figure], params: Mapping[str, Sequence], *,
                  labels: Mapping[str, str] | None = None, fmt: str | Callable[[Any], str] = "{:.3g}",
-                 width: int | None = None, dpi: int = 72, colors: int | None = 128,
+                 width: int | None = None, dpi: int = 100, colors: int | None = 128,
                  initial: Mapping[str, Any] | None = None, max_frames: int = MAX_FRAMES) -> StaticSlider:
     """One image driven by one slider per parameter; renders every combination of values once. Chapters 02 and 05.
 
@@ -197,16 +197,16 @@ def frame_slider(render: Callable[..., Figure], params: Mapping[str, Sequence], 
     """
     names, grid = _check_params(render, params, initial, max_frames)
     show, labels = _formatter(fmt), dict(labels or {})
-    pngs = [_render_png(render, dict(zip(names, combo)), dpi, colors) for combo in itertools.product(*grid)]
+    pngs = [_render_png(render, dict(zip(names, combo)), dpi, colors, width) for combo in itertools.product(*grid)]
     group = {"shape": [len(v) for v in grid], "values": [[show(v) for v in vals] for vals in grid],
              "labels": [str(labels.get(n, n)) for n in names], "pngs": pngs,
              "initial": [_initial_index(n, v, initial) for n, v in zip(names, grid)]}
     return _assemble([group], width)
 
 
-def _frame_png(frame, dpi: int, colors: int | None) -> bytes:
+def _frame_png(frame, dpi: int, colors: int | None, width: int | None = None) -> bytes:
     if isinstance(frame, Figure):
-        return figure_png(frame, dpi=dpi, colors=colors)
+        return figure_png(frame, dpi=dpi, colors=colors, shown_px=width)
     if isinstance(frame, (bytes, bytearray)):
         if not bytes(frame[:8]) == b"\x89PNG\r\n\x1a\n":
             raise ValueError("a frame given as bytes must be a PNG file")
@@ -250,6 +250,6 @@ def traversal_slider(rows: Sequence[Sequence], *, labels: Sequence[str] | None =
     rows, labels, values, initial = _check_rows(rows, labels, values, initial, max_frames)
     show = _formatter(fmt)
     groups = [{"shape": [len(row)], "values": [[show(v) for v in values[j]]], "labels": [str(labels[j])],
-               "pngs": [_frame_png(f, dpi, colors) for f in row], "initial": [int(initial[j])]}
+               "pngs": [_frame_png(f, dpi, colors, width) for f in row], "initial": [int(initial[j])]}
               for j, row in enumerate(rows)]
     return _assemble(groups, width)

@@ -23,14 +23,24 @@ def book_url(lang: str, name: str) -> str:
 
 
 def setup_cell() -> str:
-    """Source of every notebook's first code cell: install in Colab, then check the environment."""
-    package = f"course-utils @ git+{config.REPOSITORY}@{config.BRANCH}"
+    """Source of every notebook's first code cell: install in Colab, check the environment, set the figure style."""
     return (
-        "import importlib.util, subprocess, sys\n"
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n"
+        "\n"
         'if importlib.util.find_spec("course_utils") is None:\n'
-        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "{package}"], check=True)\n'
+        f'    url = "{config.REPOSITORY}"\n'
+        f'    package = f"course-utils @ git+{{url}}@{config.BRANCH}"\n'
+        "    subprocess.run(\n"
+        '        [sys.executable, "-m", "pip", "install", "-q", package],\n'
+        "        check=True,\n"
+        "    )\n"
+        "from course_utils.display.style import use_course_style\n"
         "from course_utils.environment import check_environment\n"
-        "check_environment();"
+        "\n"
+        "check_environment()\n"
+        "use_course_style()"
     )
 
 
