@@ -161,14 +161,15 @@ def http_server():
 
 @pytest.fixture(scope="session")
 def book() -> Path:
-    """Build the book once per session (warnings are errors); reuses the execution cache. Tests only read it.
+    """Build the whole book once per session (warnings are errors; every page rewritten, so a change to book/_ext
+    shows); reuses the execution cache. Tests only read it.
 
     The cache holds the notebooks nbval executed earlier in this run (notebook_cache); the build executes
     only the others. It runs in ROOT, where _config.yml's relative cache path points.
     """
     exe = Path(sys.executable).with_name("jupyter-book")
     env = {**os.environ, **BOOK_ENV}
-    run = subprocess.run([str(exe), "build", str(ROOT), "--warningiserror", "--keep-going"],
+    run = subprocess.run([str(exe), "build", "--all", str(ROOT), "--warningiserror", "--keep-going"],
                          capture_output=True, text=True, env=env, timeout=1800, cwd=ROOT)
     problems = [line for line in (run.stdout + run.stderr).splitlines() if "WARNING:" in line or "ERROR" in line]
     assert run.returncode == 0, "jupyter-book build failed:\n" + "\n".join(problems[:40]) + "\n" + run.stdout[-3000:]

@@ -2,9 +2,14 @@
 
 Pages are served from 127.0.0.1; what they fetch from CDNs (MathJax, Font Awesome for the
 animation buttons, and require.js and the ipywidgets html-manager if a page uses them) is answered
-from npm-installed copies of the same packages, so the test needs no internet. Checked on every chapter page in both languages: no
-JavaScript errors, all math typeset without TeX errors, each slider moves its image, each animation
-has working controls, the language switch and the Colab launch link point at existing targets.
+from npm-installed copies of the same packages, so the test needs no internet. Checked on every chapter page in both languages, at a 1280 px window and on a 390 px phone: no
+JavaScript errors, all math typeset without TeX errors, the page's `lang`, no element wider than the
+column outside its own scroll box (and, at 1280 px, no display equation and no code cell wider than
+the column), every image described by its alt text, every exercise solution collapsed, Prev/Next
+inside the page's language, and the ES/EN switch landing on the twin page. At 1280 px also: each
+slider moves its image, each animation has working controls, the Colab launch link points at the
+page's notebook. The landing page: start buttons per language, no sideways scroll, cards stacked on
+a phone.
 """
 from __future__ import annotations
 
@@ -130,15 +135,50 @@ ANIMATION_JS = """() => Array.from(document.querySelectorAll('div.animation')).m
 })"""
 
 
-@pytest.mark.parametrize("stem", CHAPTERS)
-@pytest.mark.parametrize("lang", ["es", "en"])
-def test_chapter_page_in_chromium(book, browser, server, cdn_copies, lang, stem):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors, blocked = [], []
+LAYOUT_JS = """() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main');
+  const right = article.getBoundingClientRect().right;
+  const scrolls = el => { for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
+      const o = getComputedStyle(a).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return true; }
+    return false; };
+  const unboxed = [];
+  for (const el of article.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > right + 1 && !scrolls(el)) unboxed.push(el.tagName + '.' + el.className);
+  }
+  const eqs = Array.from(document.querySelectorAll('mjx-container[display="true"]'));
+  const eqWide = eqs.filter(c => c.firstElementChild && c.firstElementChild.getBoundingClientRect().width > c.clientWidth + 1);
+  const code = Array.from(article.querySelectorAll('div.cell_input pre'));
+  const imgs = Array.from(article.querySelectorAll('img'));
+  const badAlt = imgs.filter(i => !i.alt.trim() || /[\\/]|\\.(png|svg|jpe?g)$/i.test(i.alt.trim())).map(i => i.alt || i.src.slice(0, 60));
+  const solutions = Array.from(article.querySelectorAll('details.cu-solution'));
+  const shownSolutionText = solutions.filter(d => d.open || Array.from(d.children).some(c => c.tagName !== 'SUMMARY' && c.getClientRects().length > 0)).length;
+  const prevNext = Array.from(document.querySelectorAll('a.left-prev, a.right-next')).map(a => a.href);
+  const sw = document.querySelector('a.cu-lang-other');
+  return {lang: document.documentElement.lang, pageScroll: document.documentElement.scrollWidth > window.innerWidth,
+          unboxed: unboxed.slice(0, 8), unboxedCount: unboxed.length, equations: eqs.length, equationsWide: eqWide.length,
+          codeCells: code.length, codeScrolling: code.filter(p => p.scrollWidth > p.clientWidth + 1).length,
+          images: imgs.length, badAlt, solutions: solutions.length, shownSolutionText, prevNext,
+          switchHref: sw ? sw.href : null, switchVisible: !!sw && sw.getClientRects().length > 0};
+}"""
+LAYOUT: dict = {}
+
+
+def _open(browser, server, cdn_copies, path: str, width: int, errors: list):
+    page = browser.new_page(viewport={"width": width, "height": 900})
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
-    page.route("**/*", _route(cdn_copies, blocked))
-    page.goto(f"{server}/notebooks/{lang}/{stem}.html", wait_until="load")
+    page.route("**/*", _route(cdn_copies, []))
+    page.goto(f"{server}/{path}", wait_until="load")
+    return page
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("stem", CHAPTERS)
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_chapter_page_in_chromium(book, browser, server, cdn_copies, lang, stem, width):
+    errors = []
+    page = _open(browser, server, cdn_copies, f"notebooks/{lang}/{stem}.html", width, errors)
     page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=30000)
     page.evaluate("() => MathJax.startup.promise")
     math = page.evaluate("""() => ({total: document.querySelectorAll('.math').length,
@@ -147,32 +187,75 @@ def test_chapter_page_in_chromium(book, browser, server, cdn_copies, lang, stem)
         texErrors: document.querySelectorAll('mjx-merror').length})""")
     assert math["total"] > 0 and math["bare"] == 0, f"math not typeset: {math}"
     assert math["texErrors"] == 0, f"TeX errors on the page: {math}"
-    sliders = page.evaluate(SLIDER_JS)
-    assert all(s["changed"] for s in sliders["inputs"]), f"a slider did not change its image: {sliders}"
-    assert len({s["root"] for s in sliders["inputs"]}) == sliders["roots"], f"a slider has no inputs: {sliders}"
-    in_file = (book / "notebooks" / lang / f"{stem}.html").read_text(encoding="utf-8").count('class="cu-slider-root"')
-    assert sliders["roots"] == in_file, f"{in_file} sliders in the page, {sliders['roots']} live in the browser"
-    animations = page.evaluate(ANIMATION_JS)
-    assert all(a["buttons"] >= 5 and a["moved"] for a in animations), f"animation controls: {animations}"
+
+    layout = page.evaluate(LAYOUT_JS)
+    LAYOUT[(width, lang, stem)] = layout
+    assert layout["lang"] == lang, f'<html lang="{layout["lang"]}"> on a page of the {lang} part'
+    assert not layout["pageScroll"], f"the page scrolls sideways at {width} px: {layout['unboxed']}"
+    assert layout["unboxedCount"] == 0, f"elements wider than the column, outside any scroll box: {layout['unboxed']}"
+    if width == 1280:
+        assert layout["equationsWide"] == 0, f"{layout['equationsWide']} display equations wider than the column"
+        assert layout["codeScrolling"] == 0, f"{layout['codeScrolling']} code cells scroll sideways"
+    assert layout["badAlt"] == [], f"images without a description (alt is empty or a file path): {layout['badAlt']}"
+    notebook = (ROOT / "notebooks" / lang / f"{stem}.ipynb").read_text(encoding="utf-8")
+    assert layout["solutions"] == notebook.count('"#### Solution') + notebook.count('"#### Solución'), \
+        "each exercise solution is one collapsed dropdown"
+    assert layout["shownSolutionText"] == 0, "a solution is visible before a click"
     other = "en" if lang == "es" else "es"
-    twin = page.locator(f'a[href^="../{other}/{stem}.html"]')
-    assert twin.count() > 0, "language switch link missing"
-    assert page.request.get(f"{server}/notebooks/{other}/{stem}.html").status == 200
-    colab = page.locator('a[href^="https://colab.research.google.com/github/"]').first.get_attribute("href")
-    assert colab.endswith(f"/notebooks/{lang}/{stem}.ipynb"), colab
-    assert (ROOT / "notebooks" / lang / f"{stem}.ipynb").exists()
+    crossing = [h for h in layout["prevNext"] if f"/notebooks/{other}/" in h or f"/book/{other}/" in h]
+    assert crossing == [], f"Prev/Next leads into the other language: {crossing}"
+    assert layout["switchVisible"] and layout["switchHref"].endswith(f"/notebooks/{other}/{stem}.html"), layout["switchHref"]
+    assert page.request.get(layout["switchHref"]).status == 200
+
+    if width == 1280:
+        sliders = page.evaluate(SLIDER_JS)
+        assert all(s["changed"] for s in sliders["inputs"]), f"a slider did not change its image: {sliders}"
+        assert len({s["root"] for s in sliders["inputs"]}) == sliders["roots"], f"a slider has no inputs: {sliders}"
+        in_file = (book / "notebooks" / lang / f"{stem}.html").read_text(encoding="utf-8").count('class="cu-slider-root"')
+        assert sliders["roots"] == in_file, f"{in_file} sliders in the page, {sliders['roots']} live in the browser"
+        animations = page.evaluate(ANIMATION_JS)
+        assert all(a["buttons"] >= 5 and a["moved"] for a in animations), f"animation controls: {animations}"
+        twin = page.locator(f'a[href^="../{other}/{stem}.html"]')
+        assert twin.count() > 0, "language link in the chapter's header cell missing"
+        colab = page.locator('a[href^="https://colab.research.google.com/github/"]').first.get_attribute("href")
+        assert colab.endswith(f"/notebooks/{lang}/{stem}.ipynb"), colab
+        assert (ROOT / "notebooks" / lang / f"{stem}.ipynb").exists()
+        VERIFIED["sliders"] += sliders["roots"]
+        VERIFIED["slider_inputs"] += len(sliders["inputs"])
+        VERIFIED["animations"] += len(animations)
+        VERIFIED["math"] += math["typeset"]
     assert errors == [], "\n".join(errors)
     page.close()
     VERIFIED["pages"] += 1
-    VERIFIED["math"] += math["typeset"]
-    VERIFIED["sliders"] += sliders["roots"]
-    VERIFIED["slider_inputs"] += len(sliders["inputs"])
-    VERIFIED["animations"] += len(animations)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_landing_page_in_chromium(book, browser, server, cdn_copies, width):
+    errors = []
+    page = _open(browser, server, cdn_copies, "book/intro.html", width, errors)
+    assert not page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth"), \
+        f"the landing page scrolls sideways at {width} px"
+    for lang in ("es", "en"):
+        start = page.locator(f'a[href$="notebooks/{lang}/00_generative_models.html"]').first
+        assert start.is_visible(), f"no visible start button for {lang}"
+        assert page.request.get(start.evaluate("a => a.href")).status == 200
+    if width == 390:
+        cards = page.evaluate("() => Array.from(document.querySelectorAll('.cu-start-card')).map(c => c.getBoundingClientRect().top)")
+        assert len(cards) == 2 and abs(cards[0] - cards[1]) > 50, f"the start cards do not stack on a phone: {cards}"
+    assert errors == [], "\n".join(errors)
+    page.close()
 
 
 def test_browser_summary(browser, server):
     print(f"\nbrowser check: {VERIFIED}")
-    assert VERIFIED["pages"] == 2 * len(CHAPTERS)
+    for width in (1280, 390):
+        rows = [v for k, v in LAYOUT.items() if k[0] == width]
+        print(f"{width} px: {len(rows)} pages; code cells scrolling in their box "
+              f"{sum(r['codeScrolling'] for r in rows)}/{sum(r['codeCells'] for r in rows)}; display equations wider "
+              f"than the column (in their scroll box) {sum(r['equationsWide'] for r in rows)}/"
+              f"{sum(r['equations'] for r in rows)}; images {sum(r['images'] for r in rows)}, all described; "
+              f"solutions collapsed {sum(r['solutions'] for r in rows)}")
+    assert VERIFIED["pages"] == 2 * 2 * len(CHAPTERS)
     sources = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "notebooks").glob("*/*.ipynb"))
     if "frame_slider(" in sources or "traversal_slider(" in sources:
         assert VERIFIED["sliders"] > 0, "notebooks build sliders but none was verified in the browser"

@@ -39,6 +39,20 @@ PROMPTS_ES = {
 }
 HINTS_ES = {"Click to show": "Pulsa para mostrar", "Click to hide": "Pulsa para ocultar"}
 TOC_TITLE_ES = "Contenido"
+# Labels that Sphinx, the themes or MyST-NB write with the build's (English) translator or none at all: replaced
+# in the rendered Spanish pages.
+RENDERED_ES = {
+    'title="Link to this heading"': 'title="Enlace a este encabezado"',
+    "Toggle hidden content": "Mostrar u ocultar el contenido",
+    'title="Toggle primary sidebar"': 'title="Mostrar u ocultar el menú"',
+    'title="Toggle secondary sidebar"': 'title="Mostrar u ocultar el índice de la página"',
+    'title="Launch on Colab"': 'title="Abrir en Colab"',
+    'aria-label="Launch interactive content"': 'aria-label="Abrir el contenido interactivo"',
+    'aria-label="Download this page"': 'aria-label="Descargar esta página"',
+    'aria-label="Main"': 'aria-label="Principal"',
+    'aria-label="Page"': 'aria-label="Página"',
+    'alt="Colab logo"': 'alt="Logotipo de Colab"',
+}
 
 
 def page_language(docname: str) -> str | None:
@@ -130,11 +144,33 @@ def per_language_page(app, pagename, templatename, context, doctree) -> None:
                                 "title": app.env.titles[ROOT_DOC].astext()}
             else:
                 context[key] = None
-    twin = twin_docname(pagename)
+
+
+def set_twin(app, pagename, templatename, context, doctree) -> None:
+    """`course_twin` for lang-switch.html; early, as the theme drops header templates that render empty."""
+    lang, twin = page_language(pagename), twin_docname(pagename)
     if twin in app.env.found_docs:
         other = "en" if lang == "es" else "es"
         context["course_twin"] = {"link": app.builder.get_relative_uri(pagename, twin), "lang": other,
                                   "label": LABELS[other], "code": other.upper(), "current": lang.upper()}
+
+
+def localize_rendered_pages(app) -> None:
+    """Wrap the HTML builder's template rendering: Spanish pages get RENDERED_ES applied to their final HTML."""
+    templates = getattr(app.builder, "templates", None)
+    if templates is None or getattr(templates, "course_localized", False):
+        return
+    render = templates.render
+
+    def render_localized(template, context):
+        page = render(template, context)
+        if page_language(context.get("pagename", "")) == "es":
+            for english, spanish in RENDERED_ES.items():
+                page = page.replace(english, spanish)
+        return page
+
+    templates.render = render_localized
+    templates.course_localized = True
 
 
 def configure(app, config) -> None:
@@ -150,6 +186,8 @@ def configure(app, config) -> None:
 
 def setup(app):
     app.connect("config-inited", configure)
+    app.connect("builder-inited", localize_rendered_pages)
     app.connect("doctree-resolved", translate_prompts)
+    app.connect("html-page-context", set_twin, priority=100)
     app.connect("html-page-context", per_language_page, priority=950)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -30,8 +30,8 @@ def _to_numpy_images(images) -> np.ndarray:
 
 
 def image_grid(images, ncols: int = 8, titles: Sequence[str] | None = None,
-               cell_size: float = 1.2, cmap: str = "gray") -> Figure:
-    """Grid of N images (values in [0, 1]); returns the figure. Chapter 05."""
+               cell_size: float = 0.85, cmap: str = "gray") -> Figure:
+    """Grid of N images (values in [0, 1]); returns the figure, at most the book's column wide. Chapter 05."""
     arr = _to_numpy_images(images)
     n = len(arr)
     if n == 0:
@@ -42,13 +42,15 @@ def image_grid(images, ncols: int = 8, titles: Sequence[str] | None = None,
         raise ValueError(f"titles: expected {n} titles, got {len(titles)}")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell_size * ncols, cell_size * nrows), squeeze=False)
+    cell_size = min(cell_size, COLUMN_PX / 100 / ncols)  # the whole grid fits the column at 100 dpi
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell_size * ncols, (cell_size + (0.3 if titles else 0)) * nrows),
+                             dpi=100, squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:
             ax.imshow(np.clip(arr[k], 0, 1), cmap=cmap, vmin=0, vmax=1)
             if titles is not None:
-                ax.set_title(titles[k], fontsize=8)
+                ax.set_title(titles[k], fontsize=9.5)
     fig.tight_layout()
     return fig
 
