@@ -23,7 +23,7 @@ LAYERS = {
     "gaussian": 1, "losses": 1, "montecarlo": 1, "quantize": 1,
     "models": 2, "latent_models": 2, "symbolic": 2, "estimators": 2,
     "elbo": 3, "quadrature": 3, "objectives": 3, "data": 3, "disentanglement": 3, "envs": 3,
-    "train": 4, "checkpoints": 4, "check": 4, "environment": 4,
+    "train": 4, "checkpoints": 4, "check": 4, "environment": 4, "exercises": 4,
     "display": 5, "world": 5,
     "instructor": 6,
 }
