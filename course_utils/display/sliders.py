@@ -241,7 +241,7 @@ def _check_rows(rows, labels, values, initial, max_frames: int) -> tuple[list, l
 
 def traversal_slider(rows: Sequence[Sequence], *, labels: Sequence[str] | None = None,
                      values: Sequence[Sequence] | None = None, fmt: str | Callable[[Any], str] = "{:.3g}",
-                     width: int | None = 112, dpi: int = 72, colors: int | None = 128,
+                     width: int | None = 112, dpi: int = 100, colors: int | None = 128,
                      initial: Sequence[int] | None = None, max_frames: int = MAX_FRAMES) -> StaticSlider:
     """N independent 1-D sliders; slider j swaps its own image among rows[j] (chapter 05 traversals).
 
