@@ -125,3 +125,11 @@ def test_errors():
         sliders.frame_slider(render, PARAMS, initial={"c": 1.0})
     with pytest.raises(TypeError, match="fmt: expected a format string"):
         sliders.frame_slider(render, PARAMS, fmt=3)
+
+
+def test_a_slider_image_carries_the_given_alt_text():
+    from course_utils.display.sliders import traversal_slider
+
+    frames = [[np.zeros((4, 4)), np.ones((4, 4))]]
+    assert 'alt="a digit, one latent moved"' in traversal_slider(frames, alt="a digit, one latent moved").html
+    assert 'alt="z"' in traversal_slider(frames, labels=["z"]).html

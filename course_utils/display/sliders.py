@@ -102,7 +102,7 @@ def _formatter(fmt: str | Callable[[Any], str]) -> Callable[[Any], str]:
 
 
 def _group(shape: list[int], values: list[list[str]], pngs: list[bytes], labels: list[str],
-           initial: list[int], width: int | None, gid: str) -> str:
+           initial: list[int], width: int | None, gid: str, alt: str | None = None) -> str:
     """One image with its sliders; frames are deduplicated and stored once."""
     unique: dict[bytes, int] = {}
     order = [unique.setdefault(p, len(unique)) for p in pngs]
@@ -123,11 +123,11 @@ def _group(shape: list[int], values: list[list[str]], pngs: list[bytes], labels:
     style = f"width:{width}px;image-rendering:pixelated" if width else "max-width:100%"
     src = "data:image/png;base64," + frames[order[flat]]
     return (f'<div class="cu-slider-group" id="{gid}" style="margin:4px 8px">' + "".join(rows)
-            + f'<img class="cu-slider-img" alt="{html.escape(", ".join(labels))}" src="{src}" style="{style}">'
+            + f'<img class="cu-slider-img" alt="{html.escape(alt or ", ".join(labels))}" src="{src}" style="{style}">'
             + f'<script type="application/json" class="cu-slider-data">{data}</script></div>')
 
 
-def _assemble(groups: list[dict], width: int | None) -> StaticSlider:
+def _assemble(groups: list[dict], width: int | None, alt: str | None = None) -> StaticSlider:
     """Hash the content, build the root div and the swapper script."""
     digest = hashlib.sha256(json.dumps([[g["shape"], g["values"], g["labels"], g["initial"]] for g in groups]).encode())
     for g in groups:
@@ -135,7 +135,7 @@ def _assemble(groups: list[dict], width: int | None) -> StaticSlider:
             digest.update(png)
     hid = digest.hexdigest()[:12]
     root = f"cu-slider-{hid}"
-    parts = [_group(g["shape"], g["values"], g["pngs"], g["labels"], g["initial"], width, f"{root}-g{i}")
+    parts = [_group(g["shape"], g["values"], g["pngs"], g["labels"], g["initial"], width, f"{root}-g{i}", alt)
              for i, g in enumerate(groups)]
     layout = "display:flex;flex-wrap:wrap" if len(groups) > 1 else "display:block"
     body = (f'<div class="cu-slider-root" id="{root}" data-cu-id="{hid}" style="{layout}">'
@@ -190,10 +190,12 @@ def _render_png(render, values: dict, dpi: int, colors: int | None, width: int |
 def frame_slider(render: Callable[..., Figure], params: Mapping[str, Sequence], *,
                  labels: Mapping[str, str] | None = None, fmt: str | Callable[[Any], str] = "{:.3g}",
                  width: int | None = None, dpi: int = 100, colors: int | None = 128,
-                 initial: Mapping[str, Any] | None = None, max_frames: int = MAX_FRAMES) -> StaticSlider:
+                 initial: Mapping[str, Any] | None = None, max_frames: int = MAX_FRAMES,
+                 alt: str | None = None) -> StaticSlider:
     """One image driven by one slider per parameter; renders every combination of values once. Chapters 02 and 05.
 
     params: ordered mapping name -> list of values; render(**values) must return a Figure (closed here).
+    alt: what the image shows, for screen readers (default: the slider labels).
     """
     names, grid = _check_params(render, params, initial, max_frames)
     show, labels = _formatter(fmt), dict(labels or {})
@@ -201,7 +203,7 @@ def frame_slider(render: Callable[..., Figure], params: Mapping[str, Sequence], 
     group = {"shape": [len(v) for v in grid], "values": [[show(v) for v in vals] for vals in grid],
              "labels": [str(labels.get(n, n)) for n in names], "pngs": pngs,
              "initial": [_initial_index(n, v, initial) for n, v in zip(names, grid)]}
-    return _assemble([group], width)
+    return _assemble([group], width, alt)
 
 
 def _frame_png(frame, dpi: int, colors: int | None, width: int | None = None) -> bytes:
@@ -242,8 +244,11 @@ def _check_rows(rows, labels, values, initial, max_frames: int) -> tuple[list, l
 def traversal_slider(rows: Sequence[Sequence], *, labels: Sequence[str] | None = None,
                      values: Sequence[Sequence] | None = None, fmt: str | Callable[[Any], str] = "{:.3g}",
                      width: int | None = 112, dpi: int = 100, colors: int | None = 128,
-                     initial: Sequence[int] | None = None, max_frames: int = MAX_FRAMES) -> StaticSlider:
+                     initial: Sequence[int] | None = None, max_frames: int = MAX_FRAMES,
+                     alt: str | None = None) -> StaticSlider:
     """N independent 1-D sliders; slider j swaps its own image among rows[j] (chapter 05 traversals).
+
+    alt: what the images show, for screen readers (default: each slider's label).
 
     Frames are Figures, PNG bytes, or image arrays (H, W) / (H, W, 3|4) (numpy or torch, [0, 1] or uint8).
     """
@@ -252,4 +257,4 @@ def traversal_slider(rows: Sequence[Sequence], *, labels: Sequence[str] | None =
     groups = [{"shape": [len(row)], "values": [[show(v) for v in values[j]]], "labels": [str(labels[j])],
                "pngs": [_frame_png(f, dpi, colors, width) for f in row], "initial": [int(initial[j])]}
               for j, row in enumerate(rows)]
-    return _assemble(groups, width)
+    return _assemble(groups, width, alt)
