@@ -61,3 +61,12 @@ def test_a_citation_links_only_to_a_unique_entry():
     assert course_citations._lookup(index, "D. P. Kingma", "2013") == "a"
     assert course_citations._lookup(index, "Hafner", "2019") is None, "ambiguous: no link rather than a wrong one"
     assert course_citations._lookup(index, "Kingma", "2014") is None
+
+
+@pytest.mark.parametrize("text, cited", [
+    ("World Models (Ha y Schmidhuber, 2018), un agente", "Ha y Schmidhuber, 2018"),
+    ("MNIST (LeCun et al., 1998) has", "LeCun et al., 1998"),
+    ("the trick (Kingma and Welling, 2013; Rezende et al., 2014)", "Kingma and Welling, 2013"),
+])
+def test_parenthetical_citations_are_found(text, cited):
+    assert course_citations.PARENTHETICAL.search(text).group(0) == cited

@@ -3,7 +3,7 @@
 - The bibliography page labels each entry as the chapters cite it: "Kingma & Welling 2013",
   "Higgins et al. 2017" (a pybtex label style), instead of pybtex's alpha labels ("[KW13]").
 - In the chapters, a citation written the usual way — "Kingma and Welling (2013)", "Kingma y Welling
-  (2013)", "Burgess et al. (2018)", "C. M. Bishop (1994)" in a reference list — becomes a link to its
+  (2013)", "(Burgess et al., 2018)", "C. M. Bishop (1994)" in a reference list — becomes a link to its
   entry on the bibliography page, when book/references.bib has exactly one entry with that first
   author and year. The notebooks keep plain text, readable in Colab.
 """
@@ -20,8 +20,9 @@ from pybtex.style.labels import BaseLabelStyle
 BIBLIOGRAPHY = "book/bibliography"
 SURNAME = r"(?:(?:van den|van der|van|von|de|da|del) )?[A-Z][\w'’-]+"
 NAME = rf"(?:[A-Z]\.(?: ?[A-Z]\.)* )?{SURNAME}"  # "Kingma", "D. P. Kingma", "A. van den Oord"
-CITATION = re.compile(rf"(?P<first>{NAME})(?:, {NAME})*(?:,? (?P<etal>et al\.)|,? (?:and|y|&) {NAME})?"
-                      rf" \((?P<year>\d{{4}})[a-z]?\)")
+AUTHORS = rf"(?P<first>{NAME})(?:, {NAME})*(?:,? (?P<etal>et al\.)|,? (?:and|y|&) {NAME})?"
+CITATION = re.compile(rf"{AUTHORS} \((?P<year>\d{{4}})[a-z]?\)")  # Kingma and Welling (2013)
+PARENTHETICAL = re.compile(rf"(?<=\(){AUTHORS},? (?P<year>\d{{4}})[a-z]?(?=[);])")  # (Kingma and Welling, 2013)
 INITIALS = re.compile(r"^(?:[A-Z]\.\s?)+")
 
 
@@ -94,7 +95,10 @@ def link_citations(app, doctree, docname) -> None:
         if isinstance(text.parent, skip):
             continue
         value, pieces, last = text.astext(), [], 0
-        for match in CITATION.finditer(value):
+        matches = sorted([*CITATION.finditer(value), *PARENTHETICAL.finditer(value)], key=lambda m: m.start())
+        for match in matches:
+            if match.start() < last:
+                continue
             key = _lookup(index, match["first"], match["year"])
             if key is None:
                 continue

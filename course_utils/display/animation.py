@@ -68,7 +68,7 @@ def side_by_side(panels: Sequence, titles: Sequence[str], *, interval: int = 100
         return images
 
     movie = animation.FuncAnimation(fig, draw, frames=length, interval=interval)
-    report_figure(fig, where="animation")
     html = movie.to_jshtml(default_mode="once")
+    report_figure(fig, where="animation")
     plt.close(fig)
     return localize_jshtml(html, alt or " | ".join(titles))

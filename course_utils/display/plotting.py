@@ -124,10 +124,11 @@ def figure_png(fig: Figure, dpi: int = 100, colors: int | None = 128, shown_px: 
     if not isinstance(fig, Figure):
         raise TypeError(f"expected a matplotlib Figure, got {type(fig).__name__}")
     natural = fig.get_figwidth() * dpi
-    report_figure(fig, where="png", shown_px=min(natural, COLUMN_PX) if shown_px is None else shown_px)
     buf = io.BytesIO()
     try:
         fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+        # measured after drawing: automatic tick labels exist only then
+        report_figure(fig, where="png", shown_px=min(natural, COLUMN_PX) if shown_px is None else shown_px)
     finally:
         plt.close(fig)
     return _quantize(buf.getvalue(), colors)

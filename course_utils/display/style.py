@@ -102,8 +102,9 @@ def _report_displayed_figures(shell) -> None:
         return
 
     def png_with_report(fig, _inner=inner):
+        data = _inner(fig)  # measured after drawing: automatic tick labels exist only then
         report_figure(fig, where=f"cell {getattr(shell, 'execution_count', None)}")
-        return _inner(fig)
+        return data
 
     png_with_report.course_report = True
     formatter.for_type(Figure, png_with_report)
