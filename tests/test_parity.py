@@ -181,3 +181,13 @@ def test_module_entry_point_runs_under_its_new_name(tmp_path):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "usage: python -m course_utils.instructor.parity" in result.stderr
     assert "expected a folder with es/ and en/ notebook folders" in result.stderr
+
+
+def test_clean_keeps_a_folded_solution_folded():
+    nb = {"cells": [{"cell_type": "code", "metadata": {"jupyter": {"source_hidden": True, "outputs_hidden": False},
+                                                       "cellView": "form", "tags": ["hide-input"]},
+                     "source": "x = 1", "outputs": [], "execution_count": 3}], "metadata": {}}
+    parity.clean_notebook(nb)
+    meta = nb["cells"][0]["metadata"]
+    assert meta["jupyter"] == {"source_hidden": True} and meta["cellView"] == "form" and meta["tags"] == ["hide-input"]
+    assert nb["cells"][0]["execution_count"] is None

@@ -68,8 +68,12 @@ def load(path: Path) -> dict:
 def clean_notebook(nb: dict) -> dict:
     """Strip outputs, execution counts and volatile metadata (in place); return nb."""
     for cell in nb["cells"]:
+        meta = cell.get("metadata", {})
+        folded = meta.get("jupyter", {}).get("source_hidden") if isinstance(meta.get("jupyter"), dict) else None
         for key in _VOLATILE_CELL_KEYS:
-            cell.get("metadata", {}).pop(key, None)
+            meta.pop(key, None)
+        if folded:  # a folded solution stays folded in JupyterLab (not volatile: the author chose it)
+            meta["jupyter"] = {"source_hidden": True}
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
         cell["source"] = source(cell)
