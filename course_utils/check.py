@@ -14,7 +14,7 @@ import copy
 import signal
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -42,6 +42,10 @@ MESSAGES = {
         "nograd": "❌ {name}: el gradiente no llega a mu y logvar; ¿muestreaste sin reparametrizar?",
         "moments": "❌ {name}: las muestras tienen media ≈ {mean:.3g} y desviación ≈ {std:.3g}; se esperaban {mean_ref:.3g} y {std_ref:.3g}{hint}.",
         "var_as_std": " (¿usaste σ² = exp(logvar) como escala? σ = exp(logvar / 2))",
+        "predict_todo": "⏳ {name}: todavía sin resolver (escribe tu predicción en `prediction` antes de medir).",
+        "predict_option": "❌ {name}: {got!r} no es una de las opciones {options}.",
+        "predict_number": "❌ {name}: {got!r} no es un número.",
+        "predict_wrong": "❌ {name}: predijiste {got!r}; la medición dice {measured!r}.",
     },
     "en": {
         "pass": "✅ {name}: correct.",
@@ -64,6 +68,10 @@ MESSAGES = {
         "nograd": "❌ {name}: no gradient reaches mu and logvar; did you sample without reparameterizing?",
         "moments": "❌ {name}: the samples have mean ≈ {mean:.3g} and std ≈ {std:.3g}; expected {mean_ref:.3g} and {std_ref:.3g}{hint}.",
         "var_as_std": " (did you use sigma^2 = exp(logvar) as the scale? sigma = exp(logvar / 2))",
+        "predict_todo": "⏳ {name}: not attempted yet (write your prediction in `prediction` before measuring).",
+        "predict_option": "❌ {name}: {got!r} is not one of the options {options}.",
+        "predict_number": "❌ {name}: {got!r} is not a number.",
+        "predict_wrong": "❌ {name}: you predicted {got!r}; the measurement says {measured!r}.",
     },
 }
 
@@ -253,6 +261,45 @@ def function(student: Callable, reference: Callable, cases: Iterable[tuple], *, 
         if not fb.passed:
             return _report(fb)
     return _report(Feedback(True, [_msg(lang, "pass", name=name)]))
+
+
+def _as_number(x: Any) -> float | None:
+    """A finite real number (int, float, NumPy or 0-d tensor), else None; True, False and strings are not numbers."""
+    if isinstance(x, (bool, str)):
+        return None
+    try:
+        number = float(x)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+def prediction(answer: Any, measured: Any, *, options: Sequence[str] | None = None,
+               close: Callable[[float, float], bool] | None = None, explanation: Sequence[str] = (),
+               name: str = "prediction", lang: str | None = None) -> Feedback:
+    """Predict, then run: compare a student's prediction with what the code measured; prints and returns. Chapters 00-05.
+
+    answer: None (not attempted yet: it does not fail), one of `options` (words, compared case-insensitively), or a
+    number when `options` is None, right when close(answer, measured) (default: equal to 1e-9 relative).
+    explanation: lines printed after the verdict, right or wrong (the measured numbers, and why).
+    """
+    lang = _lang(lang)
+    if answer is None:
+        return _report(Feedback(False, [_msg(lang, "predict_todo", name=name)], attempted=False))
+    if options is not None:
+        options = tuple(options)
+        got = answer.strip().lower() if isinstance(answer, str) else answer
+        if got not in options:
+            return _report(Feedback(False, [_msg(lang, "predict_option", name=name, got=answer, options=options)]))
+        right = got == measured
+    else:
+        got = _as_number(answer)
+        if got is None:
+            return _report(Feedback(False, [_msg(lang, "predict_number", name=name, got=answer)]))
+        right = close(got, float(measured)) if close else bool(np.isclose(got, float(measured), rtol=1e-9))
+    verdict = (_msg(lang, "pass", name=name) if right
+               else _msg(lang, "predict_wrong", name=name, got=got, measured=measured))
+    return _report(Feedback(right, [verdict, *explanation]))
 
 
 def _random_gaussian_params(shapes, seed: int = 0):

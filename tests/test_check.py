@@ -138,3 +138,23 @@ def test_a_student_function_that_never_returns_is_stopped_with_a_message():
     assert not fb.passed and "did not finish within 0.3 s" in str(fb)
     es = check.function(forever, lambda x: x, [(1.0,)], name="bucle", lang="es", seconds=0.2)
     assert "no terminó en 0.2 s" in str(es)
+
+
+def test_prediction_not_attempted_does_not_fail_loudly(capsys):
+    fb = check.prediction(None, "rises", options=("stays", "rises"), lang="en")
+    assert not fb.passed and not fb.attempted and "not attempted" in capsys.readouterr().out
+
+
+def test_prediction_among_options():
+    assert check.prediction("Rises ", "rises", options=("stays", "rises"), lang="en").passed
+    wrong = check.prediction("stays", "rises", options=("stays", "rises"), explanation=["why"], lang="es")
+    assert not wrong.passed and "la medición dice 'rises'" in str(wrong) and str(wrong).endswith("why")
+    assert "not one of the options" in str(check.prediction("up", "rises", options=("stays", "rises"), lang="en"))
+
+
+def test_prediction_as_a_number():
+    assert check.prediction(1.0, 1.0, lang="en").passed
+    assert check.prediction(0.9, 1.0, close=lambda a, b: abs(a - b) < 0.2, lang="en").passed
+    assert not check.prediction(2.0, 1.0, lang="en").passed
+    assert "is not a number" in str(check.prediction("big", 1.0, lang="en"))
+    assert "is not a number" in str(check.prediction(True, 1.0, lang="en"))

@@ -19,22 +19,16 @@ DECODER_NOISE_OPTIONS = ("closer", "same", "farther")
 
 MESSAGES = {
     "es": {
-        "todo": "⏳ {name}: todavía sin resolver (escribe en `prediction` una de {options} antes de medir).",
-        "option": "❌ {name}: {got!r} no es una de las opciones {options}.",
         "measured": "   medido: distancia media de las muestras a los datos {before:.3f} (σ = 0.2) → {after:.3f} "
                     "(σ = 0.4), ×{ratio:.2f}: «{outcome}».",
-        "wrong": "❌ {name}: predijiste «{got}», pero el resultado es «{outcome}».",
         "why": "   Por qué: con σ = 0.4 el término de reconstrucción ‖x − x̂‖²/(2σ²) pesa 4 veces menos frente "
                "al KL (es el β del capítulo 06). El encoder ensancha sus elipses hacia el prior, códigos de "
                "partes distintas de las lunas se solapan y el decoder, que da una sola media por código, "
                "dibuja su promedio: una curva suave que pasa entre las lunas.",
     },
     "en": {
-        "todo": "⏳ {name}: not attempted yet (write one of {options} in `prediction` before measuring).",
-        "option": "❌ {name}: {got!r} is not one of the options {options}.",
         "measured": "   measured: mean distance from the samples to the data {before:.3f} (σ = 0.2) → {after:.3f} "
                     "(σ = 0.4), ×{ratio:.2f}: '{outcome}'.",
-        "wrong": "❌ {name}: you predicted '{got}', but the outcome is '{outcome}'.",
         "why": "   Why: with σ = 0.4 the reconstruction term ‖x − x̂‖²/(2σ²) weighs 4 times less against the "
                "KL term (it is chapter 06's β). The encoder widens its ellipses towards the prior, codes of "
                "different parts of the moons overlap, and the decoder, which gives one mean per code, draws "
@@ -59,26 +53,18 @@ def decoder_noise_outcome(distance_before: float, distance_after: float, margin:
 
 def check_decoder_noise(prediction, distance_before: float, distance_after: float, *,
                         name: str = "prediction", lang: str | None = None) -> check.Feedback:
-    """Chapter 00, exercise 1: compare the student's prediction with the measured outcome; print why if it differs.
+    """Chapter 00, exercise 1: compare the student's prediction with the measured outcome, and say why.
 
     `prediction`: None (not attempted yet: the check does not fail) or one of `DECODER_NOISE_OPTIONS`.
-    Returns the printed `check.Feedback`.
+    Returns the printed `check.Feedback` (`check.prediction`).
     """
-    lang = lang or config.language()
-    text = MESSAGES[lang]
-    options = " / ".join(DECODER_NOISE_OPTIONS)
-    if prediction is None:
-        return _report(check.Feedback(False, [text["todo"].format(name=name, options=options)], attempted=False))
-    if not isinstance(prediction, str) or prediction.strip().lower() not in DECODER_NOISE_OPTIONS:
-        return _report(check.Feedback(False, [text["option"].format(name=name, got=prediction, options=options)]))
+    text = MESSAGES[lang or config.language()]
     outcome = decoder_noise_outcome(distance_before, distance_after)
     measured = text["measured"].format(before=distance_before, after=distance_after,
                                        ratio=distance_after / distance_before, outcome=outcome)
-    if prediction.strip().lower() == outcome:
-        return _report(check.Feedback(True, [check.MESSAGES[lang]["pass"].format(name=name), measured]))
-    wrong = text["wrong"].format(name=name, got=prediction.strip().lower(), outcome=outcome)
     why = [text["why"]] if outcome == "farther" else []  # the explanation of the outcome every run gives
-    return _report(check.Feedback(False, [wrong, measured, *why]))
+    return check.prediction(prediction, outcome, options=DECODER_NOISE_OPTIONS, explanation=[measured, *why],
+                            name=name, lang=lang)
 
 
 def diffusion_marginal_variance(alpha_bar, v):
@@ -99,8 +85,3 @@ def affine_flow_log_prob(x, a, b):
     z = (x - b) / a  # (N, k)
     log_normal = -0.5 * (z**2 + math.log(2 * math.pi)).sum(dim=-1)  # log N(z; 0, I), (N,)
     return log_normal - a.abs().log().sum()
-
-
-def _report(fb: check.Feedback) -> check.Feedback:
-    print(fb)
-    return fb

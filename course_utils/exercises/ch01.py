@@ -20,26 +20,22 @@ RING_CENTRE_TOLERANCE = 0.15
 
 MESSAGES = {
     "es": {
-        "todo": "⏳ {name}: todavía sin resolver (escribe un número en `prediction` antes de medir).",
-        "number": "❌ {name}: {got!r} no es un número; escribe tu predicción de la varianza, p. ej. 0.5 o 3.",
         "measured": "   tu predicción: {got:.3g}; medido por cuadratura: {measured:.4f}.",
-        "wider": "❌ {name}: predijiste una posterior más ancha de lo que es. Una posterior más ancha que el "
+        "wider": "   Predijiste una posterior más ancha de lo que es. Una posterior más ancha que el "
                  "prior, como la de x = (0, −1), necesita una verosimilitud que favorezca códigos lejos de 0; "
                  "en el centro todos los puntos f(z) del anillo están a distancia 1 de x, así que p(x | z) vale "
                  "lo mismo para todo z y la posterior es el prior (varianza 1).",
-        "narrower": "❌ {name}: predijiste una posterior más estrecha de lo que es: observar el centro no "
+        "narrower": "   Predijiste una posterior más estrecha de lo que es: observar el centro no "
                     "enseña nada sobre z. Todos los puntos f(z) del anillo están a distancia 1 de x = (0, 0), así "
                     "que p(x | z) vale lo mismo para todo z y la posterior es el prior (varianza 1).",
     },
     "en": {
-        "todo": "⏳ {name}: not attempted yet (write a number in `prediction` before measuring).",
-        "number": "❌ {name}: {got!r} is not a number; write your predicted variance, e.g. 0.5 or 3.",
         "measured": "   your prediction: {got:.3g}; measured by quadrature: {measured:.4f}.",
-        "wider": "❌ {name}: you predicted a wider posterior than it is. A posterior wider than the prior, like "
+        "wider": "   You predicted a wider posterior than it is. A posterior wider than the prior, like "
                  "the one of x = (0, −1), needs a likelihood that favours codes far from 0; at the centre every "
                  "point f(z) of the ring is at distance 1 from x, so p(x | z) takes the same value for every z "
                  "and the posterior is the prior (variance 1).",
-        "narrower": "❌ {name}: you predicted a narrower posterior than it is: observing the centre teaches "
+        "narrower": "   You predicted a narrower posterior than it is: observing the centre teaches "
                     "nothing about z. Every point f(z) of the ring is at distance 1 from x = (0, 0), so "
                     "p(x | z) takes the same value for every z and the posterior is the prior (variance 1).",
     },
@@ -75,33 +71,14 @@ def check_ring_centre(prediction, measured_variance: float, *, name: str = "pred
 
     `prediction`: None (not attempted yet: the check does not fail) or a number. Right when it is within
     `RING_CENTRE_TOLERANCE` of `measured_variance`; otherwise the message says which way it missed and why.
-    Returns the printed `check.Feedback`.
+    Returns the printed `check.Feedback` (`check.prediction`).
     """
-    lang = lang or config.language()
-    text = MESSAGES[lang]
-    if prediction is None:
-        return _report(check.Feedback(False, [text["todo"].format(name=name)], attempted=False))
-    value = _as_number(prediction)
-    if value is None:
-        return _report(check.Feedback(False, [text["number"].format(name=name, got=prediction)]))
-    measured = text["measured"].format(got=value, measured=measured_variance)
-    if abs(value - measured_variance) <= RING_CENTRE_TOLERANCE:
-        return _report(check.Feedback(True, [check.MESSAGES[lang]["pass"].format(name=name), measured]))
-    gap = "wider" if value > measured_variance else "narrower"
-    return _report(check.Feedback(False, [text[gap].format(name=name), measured]))
-
-
-def _as_number(x) -> float | None:
-    """A finite real number (int, float, NumPy or 0-d tensor), else None; True and False are not numbers here."""
-    if isinstance(x, (bool, str)):
-        return None
-    try:
-        value = float(x)
-    except (TypeError, ValueError, RuntimeError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _report(fb: check.Feedback) -> check.Feedback:
-    print(fb)
-    return fb
+    text = MESSAGES[lang or config.language()]
+    value = check._as_number(prediction)
+    lines = []
+    if value is not None:
+        lines.append(text["measured"].format(got=value, measured=measured_variance))
+        if abs(value - measured_variance) > RING_CENTRE_TOLERANCE:
+            lines.append(text["wider" if value > measured_variance else "narrower"])
+    return check.prediction(prediction, measured_variance, close=lambda a, b: abs(a - b) <= RING_CENTRE_TOLERANCE,
+                            explanation=lines, name=name, lang=lang)

@@ -119,9 +119,6 @@ BOUND_OPTIONS = ("stays", "rises", "overshoots", "falls")
 
 _PREDICTION = {
     "es": {
-        "todo": "⏳ {name}: todavía sin resolver (escribe tu predicción en `prediction` antes de medir).",
-        "invalid": "❌ {name}: {prediction!r} no es una de las opciones {options}.",
-        "wrong": "❌ {name}: predijiste {prediction!r}; la medición dice {measured!r}.",
         "measured": ("Medido: {first:+.4f} con S = {s_first} (el ELBO, {elbo:+.4f}) y {last:+.4f} con S = {s_last}; "
                      "log p(x) = {log_px:+.4f}."),
         "rises": ("Promediar S pesos antes del logaritmo es Jensen aplicado a una variable menos dispersa: la media de "
@@ -131,9 +128,6 @@ _PREDICTION = {
         "other": "Esta medición no sigue la teoría: revisa el código de la celda de medición.",
     },
     "en": {
-        "todo": "⏳ {name}: not attempted yet (write your prediction in `prediction` before measuring).",
-        "invalid": "❌ {name}: {prediction!r} is not one of the options {options}.",
-        "wrong": "❌ {name}: you predicted {prediction!r}; the measurement says {measured!r}.",
         "measured": ("Measured: {first:+.4f} with S = {s_first} (the ELBO, {elbo:+.4f}) and {last:+.4f} with "
                      "S = {s_last}; log p(x) = {log_px:+.4f}."),
         "rises": ("Averaging S weights before the log is Jensen applied to a less variable quantity: the mean of S "
@@ -178,24 +172,9 @@ def check_bound_prediction(prediction, sizes: Sequence[int], means: Sequence[flo
     Prints and returns the feedback; None means not attempted yet (it does not fail). The explanation quotes the
     measured first and last estimates.
     """
-    lang = lang or config.language()
-    text, name = _PREDICTION[lang], "prediction"
-    if prediction is None:
-        return _report(check.Feedback(False, [text["todo"].format(name=name)], attempted=False))
-    if prediction not in BOUND_OPTIONS:
-        return _report(check.Feedback(False, [text["invalid"].format(name=name, prediction=prediction,
-                                                                      options=BOUND_OPTIONS)]))
+    text = _PREDICTION[lang or config.language()]
     measured = bound_trend(sizes, means, stderrs, elbo_value, log_px)
     numbers = text["measured"].format(first=means[0], s_first=sizes[0], elbo=elbo_value, last=means[-1],
                                       s_last=sizes[-1], log_px=log_px)
     why = text["rises"] if measured == "rises" else text["other"]
-    if prediction == measured:
-        first = check.MESSAGES[lang]["pass"].format(name=name)
-    else:
-        first = text["wrong"].format(name=name, prediction=prediction, measured=measured)
-    return _report(check.Feedback(prediction == measured, [first, numbers, why]))
-
-
-def _report(feedback: check.Feedback) -> check.Feedback:
-    print(feedback)
-    return feedback
+    return check.prediction(prediction, measured, options=BOUND_OPTIONS, explanation=[numbers, why], lang=lang)

@@ -89,9 +89,6 @@ MODE_OPTIONS = ("one_mode", "both_modes")
 
 _PREDICTION = {
     "es": {
-        "todo": "⏳ {name}: todavía sin resolver (escribe tu predicción en `prediction` antes de medir).",
-        "invalid": "❌ {name}: {prediction!r} no es una de las opciones {options}.",
-        "wrong": "❌ {name}: predijiste {prediction!r}; la medición dice {measured!r}.",
         "measured": ("Medido: el ajuste de KL(q||p) tiene s = {s_reverse:.3f}, el {percent:.0f} % de la anchura del "
                      "de KL(p||q) (s = {s_forward:.3f}); KL(q||p) = {kl_fit:.3f} para ese ajuste y {kl_mode:.3f} para "
                      "una q sentada en el modo más pesado."),
@@ -103,9 +100,6 @@ _PREDICTION = {
                      "que fingir que un modo es toda p."),
     },
     "en": {
-        "todo": "⏳ {name}: not attempted yet (write your prediction in `prediction` before measuring).",
-        "invalid": "❌ {name}: {prediction!r} is not one of the options {options}.",
-        "wrong": "❌ {name}: you predicted {prediction!r}; the measurement says {measured!r}.",
         "measured": ("Measured: the fit of KL(q||p) has s = {s_reverse:.3f}, {percent:.0f}% of the width of the fit "
                      "of KL(p||q) (s = {s_forward:.3f}); KL(q||p) = {kl_fit:.3f} for that fit and {kl_mode:.3f} for a q "
                      "sitting on the heavier mode."),
@@ -137,24 +131,9 @@ def check_mode_prediction(prediction, s_reverse: float, s_forward: float, kl_fit
     in the explanation. Prints and returns the feedback;
     None means not attempted yet (it does not fail).
     """
-    lang = lang or config.language()
-    text, name = _PREDICTION[lang], "prediction"
-    if prediction is None:
-        return _report(check.Feedback(False, [text["todo"].format(name=name)], attempted=False))
-    if prediction not in MODE_OPTIONS:
-        return _report(check.Feedback(False, [text["invalid"].format(name=name, prediction=prediction,
-                                                                      options=MODE_OPTIONS)]))
+    text = _PREDICTION[lang or config.language()]
     measured = mode_behaviour(s_reverse, s_forward)
     numbers = text["measured"].format(s_reverse=s_reverse, percent=100 * s_reverse / s_forward, s_forward=s_forward,
                                       kl_fit=kl_fit, kl_mode=kl_mode)
-    if prediction == measured:
-        first = check.MESSAGES[lang]["pass"].format(name=name)
-    else:
-        first = text["wrong"].format(name=name, prediction=prediction, measured=measured)
     why = text[measured].format(valley_percent=100 * valley)
-    return _report(check.Feedback(prediction == measured, [first, numbers, why]))
-
-
-def _report(feedback: check.Feedback) -> check.Feedback:
-    print(feedback)
-    return feedback
+    return check.prediction(prediction, measured, options=MODE_OPTIONS, explanation=[numbers, why], lang=lang)
