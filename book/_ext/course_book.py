@@ -10,6 +10,8 @@
   In the built book those addresses become relative links again (the site works offline and from any
   host); an address that names no page of the book is a build warning (an error under -W).
 
+An edit to any extension here rebuilds every page (Sphinx does not notice edited extensions by itself).
+
 Two fixes so pages load with a clean console:
 
 - Jupyter Book 1 registers sphinx-thebe's inline configuration script twice, so every page declared
@@ -19,6 +21,7 @@ Two fixes so pages load with a clean console:
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -126,7 +129,17 @@ def add_static_files(app, config) -> None:
     config.myst_substitutions = {**(config.myst_substitutions or {}), "course_tier": tier()}
 
 
+def _extensions_digest() -> str:
+    """A hash of book/_ext/*.py: a config value, so that editing an extension rebuilds every page."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def setup(app):
+    # Sphinx rebuilds every page when an "env" config value changes, but it does not notice edited extensions.
+    app.add_config_value("course_extensions_digest", _extensions_digest(), "env")
     app.connect("config-inited", add_static_files)
     app.add_css_file("course.css")
     app.connect("doctree-resolved", link_arxiv_to_bibliography)
