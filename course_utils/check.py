@@ -263,6 +263,25 @@ def function(student: Callable, reference: Callable, cases: Iterable[tuple], *, 
     return _report(Feedback(True, [_msg(lang, "pass", name=name)]))
 
 
+def expression(student_expression: Callable[[], Any], symbols: Sequence, reference: Callable,
+               cases: Iterable[tuple], *, name: str, rtol: float = 1e-9, atol: float = 1e-12,
+               lang: str | None = None) -> Feedback:
+    """A derivation typed as a SymPy expression, checked by value: `student_expression()` (no arguments; it may raise
+    NotImplementedError) is evaluated at `cases` (tuples of arrays, one per symbol) and compared with `reference`.
+
+    Prints and returns the feedback of `function`, so a missing factor or constant is named. Chapters 02 and 03.
+    """
+    import sympy as sp
+
+    symbols = tuple(symbols)
+
+    def evaluate(*values):
+        formula = sp.lambdify(symbols, sp.sympify(student_expression()), "numpy")
+        return np.broadcast_to(formula(*values), np.shape(values[0]))
+
+    return function(evaluate, reference, cases, name=name, rtol=rtol, atol=atol, lang=lang)
+
+
 def _as_number(x: Any) -> float | None:
     """A finite real number (int, float, NumPy or 0-d tensor), else None; True, False and strings are not numbers."""
     if isinstance(x, (bool, str)):

@@ -103,14 +103,8 @@ def check_elbo_expression(student_expression, *, lang: str | None = None) -> che
     `student_expression` is a function with no arguments that returns the expression (it may raise
     NotImplementedError: not attempted yet). Prints and returns the feedback of `check.function`.
     """
-    symbols = elbo_1d_symbols()
-
-    def evaluate(*values):
-        expression = sp.sympify(student_expression())
-        return np.broadcast_to(sp.lambdify(symbols, expression, "numpy")(*values), values[0].shape)
-
-    return check.function(evaluate, elbo_1d, elbo_1d_cases(), name="ELBO(mu, sigma)", rtol=1e-9, atol=1e-12,
-                          lang=lang)
+    return check.expression(student_expression, elbo_1d_symbols(), elbo_1d, elbo_1d_cases(), name="ELBO(mu, sigma)",
+                            lang=lang)
 
 
 # ---------------------------------------------------------------- exercise 3

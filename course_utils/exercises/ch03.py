@@ -73,14 +73,8 @@ def check_kl_expression(student_expression, *, lang: str | None = None) -> check
     `student_expression` is a function with no arguments that returns the expression (it may raise
     NotImplementedError: not attempted yet). Prints and returns the feedback of `check.function`.
     """
-    symbols = correlated_symbols()
-
-    def evaluate(*values):
-        expression = sp.sympify(student_expression())
-        return np.broadcast_to(sp.lambdify(symbols, expression, "numpy")(*values), values[0].shape)
-
-    return check.function(evaluate, kl_correlated, kl_correlated_cases(), name="KL(q || p), rho", rtol=1e-9,
-                          atol=1e-12, lang=lang)
+    return check.expression(student_expression, correlated_symbols(), kl_correlated, kl_correlated_cases(),
+                            name="KL(q || p), rho", lang=lang)
 
 
 # ---------------------------------------------------------------- exercise 3
