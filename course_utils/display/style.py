@@ -1,9 +1,9 @@
 """The course's figure style: text readable at the size the book shows a figure. Every chapter.
 
-`use_course_style()` (each chapter's first cell) sets matplotlib's font sizes and, in a notebook,
-sends figures as high-resolution (retina) PNG and reports each figure it shows (below). `display_points(fig)` measures the smallest text of a
-figure at the size the book shows it: a figure wider than the book's column (`COLUMN_PX`, the text
-column at a 1280 px window) is scaled down, and its text with it.
+`use_course_style()` (each chapter's first cell) sets matplotlib's font sizes and, in a notebook, sends
+figures as high-resolution (retina) PNG and reports each figure it shows (below). `display_points(fig)`
+measures the smallest text of a figure at the size the book shows it: a figure wider than the book's
+column (`COLUMN_PX`, the text column at a 1280 px window) is scaled down, and its text with it.
 
 With `COURSE_FIGURE_REPORT=<file>` in the environment (the test suite sets it), every figure a
 notebook shows, and every frame of a static slider, appends one JSON line to that file;
