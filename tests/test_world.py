@@ -610,3 +610,23 @@ def test_pretrain_world_smoke_run_writes_checkpoints_that_load(tmp_path):
     vector = torch.cat([controller.linear.weight.detach().flatten(), controller.linear.bias.detach()]).numpy()
     evaluation = evaluate_controllers(vae, mdnrnn, vector, range(100_000, 100_003), max_steps=500)
     assert mean_and_std(evaluation.returns) == pytest.approx(results["tau=1.0"]["real"])
+
+
+def test_pretrain_world_reuses_a_trained_v_and_m_and_leaves_their_files_alone(tmp_path):
+    from course_utils.instructor import pretrain_world
+
+    first, second = tmp_path / "a" / "dodge", tmp_path / "b" / "dodge"
+    first.parent.mkdir(), second.parent.mkdir()
+    small = ["--episodes", "4", "--vae-steps", "2", "--mdn-steps", "2", "--generations", "2", "--popsize", "4",
+             "--rollouts", "2", "--dream-steps", "10", "--eval-episodes", "2", "--channels", "4", "--z-dim", "4",
+             "--hidden", "8", "--threads", "1"]
+    pretrain_world.main(["--prefix", str(first), "--taus", "1.0", *small])
+    before = {p.name: p.read_bytes() for p in first.parent.iterdir()}
+    summary = pretrain_world.main(["--prefix", str(second), "--taus", "0.5", "--vae", f"{first}_vae",
+                                   "--mdnrnn", f"{first}_mdnrnn", *small])
+    assert sorted(p.name for p in second.parent.iterdir()) == ["dodge_controller_tau0.5.json",
+                                                               "dodge_controller_tau0.5.safetensors"]
+    assert {p.name: p.read_bytes() for p in first.parent.iterdir()} == before  # the reused files are untouched
+    assert "V" not in summary["times"] and "M" not in summary["times"]  # nothing was trained again
+    meta = json.loads((second.parent / "dodge_controller_tau0.5.json").read_text())
+    assert f"--mdnrnn {first}_mdnrnn" in meta["extra"]["command"]

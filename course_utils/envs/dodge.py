@@ -1,8 +1,10 @@
 """Dodge: a small pixel environment in the spirit of World Models' DoomTakeCover. Chapter 08.
 
-Fireballs fall from the top of a 64 x 64 RGB screen, at random places and speeds (by default one at a time:
-a new one appears, with probability `spawn_prob` per step, once the last has left); the agent, a block on the
-floor, moves left or right to dodge them. The reward is +1 per step survived (the return is the episode's length); the episode ends
+Fireballs fall from the top of a 64 x 64 RGB screen at random speeds (by default one at a time: a new one
+appears, with probability `spawn_prob` per step, once the last has left); the agent, a block on the floor, moves
+left or right to dodge them. Like Doom's monsters, the fireballs are aimed: each appears above where the agent
+is, give or take a normal error of `aim` pixels (`aim=None` drops them uniformly anywhere, the first version of
+the game, where hugging a wall was the best policy). The reward is +1 per step survived (the return is the episode's length); the episode ends
 (terminated) when a fireball touches the agent, or is cut (truncated) after `max_steps` steps.
 Rendering is numpy only, so one core runs thousands of steps per second. Seeded through gymnasium's
 `reset(seed=...)`: the same seed and actions give the same frames.
@@ -20,6 +22,7 @@ AGENT_WIDTH, AGENT_HEIGHT, AGENT_TOP = 10, 5, 57  # the agent's block occupies r
 AGENT_SPEED = 3.0  # pixels per step at |action| = 1
 RADIUS = 4.0  # fireball radius in pixels
 FALL_SPEED = (1.5, 3.0)  # pixels per step, drawn per fireball
+AIM = 8.0  # default sd (pixels) of a fireball's x around the agent's x when it appears
 AGENT_COLOR = np.array([0, 220, 255], dtype=np.uint8)
 FIREBALL_COLOR = np.array([255, 120, 0], dtype=np.uint8)
 FLOOR_COLOR = np.array([70, 70, 70], dtype=np.uint8)
@@ -34,7 +37,7 @@ class DodgeEnv(gymnasium.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
 
     def __init__(self, render_mode: str | None = None, max_steps: int = 500, spawn_prob: float = 0.3,
-                 max_fireballs: int = 1):
+                 max_fireballs: int = 1, aim: float | None = AIM):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode: expected None or 'rgb_array', got {render_mode!r}")
         if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
@@ -43,6 +46,10 @@ class DodgeEnv(gymnasium.Env):
             raise ValueError(f"spawn_prob: expected a probability in [0, 1], got {spawn_prob!r}")
         if isinstance(max_fireballs, bool) or not isinstance(max_fireballs, int) or max_fireballs < 1:
             raise ValueError(f"max_fireballs: expected a positive int, got {max_fireballs!r}")
+        if aim is not None and (isinstance(aim, bool) or not isinstance(aim, (int, float)) or not aim >= 0
+                                or not math.isfinite(aim)):
+            raise ValueError(f"aim: expected None or a finite sd >= 0 in pixels, got {aim!r}")
+        self.aim = None if aim is None else float(aim)
         self.render_mode, self.max_steps, self.spawn_prob = render_mode, max_steps, float(spawn_prob)
         self.max_fireballs = max_fireballs
         self.observation_space = spaces.Box(0, 255, (SIZE, SIZE, 3), np.uint8)
@@ -58,7 +65,7 @@ class DodgeEnv(gymnasium.Env):
         return self._frame(), {}
 
     def step(self, action):
-        """Move by action * AGENT_SPEED, let the fireballs fall, maybe spawn one: (frame, 1.0, hit, cut, {}). Chapter 08."""
+        """Move by action * AGENT_SPEED, let the fireballs fall, maybe spawn one (aimed): (frame, 1.0, hit, cut, {}). Chapter 08."""
         a = np.asarray(action, dtype=np.float64).reshape(-1)
         if a.size != 1 or not math.isfinite(a[0]):
             raise ValueError(f"action: expected one finite number in [-1, 1], got {action!r}")
@@ -68,7 +75,10 @@ class DodgeEnv(gymnasium.Env):
         balls[:, 1] += balls[:, 2]
         balls = balls[balls[:, 1] - RADIUS < SIZE]
         if self.np_random.random() < self.spawn_prob and len(balls) < self.max_fireballs:
-            x = self.np_random.uniform(RADIUS, SIZE - RADIUS)
+            if self.aim is None:
+                x = self.np_random.uniform(RADIUS, SIZE - RADIUS)
+            else:  # aimed at the agent, give or take N(0, aim^2), kept on the screen
+                x = float(np.clip(self._x + self.np_random.normal(0.0, self.aim), RADIUS, SIZE - RADIUS))
             new = np.array([[x, -RADIUS, self.np_random.uniform(*FALL_SPEED)]], dtype=np.float32)
             balls = np.concatenate([balls, new])
         self._balls, self._t = balls, self._t + 1

@@ -5,7 +5,8 @@
 The whole loop of the chapter, with the same package functions: collect random rollouts, train V (a ConvVAE
 with chapter 05's loss), encode the rollouts and train M (MDNRNN), then for each temperature tau evolve C with
 CMA-ES inside M's dream and score it over seeded real episodes. Writes dodge_vae, dodge_mdnrnn and
-dodge_controller_tau{tau} (safetensors + JSON with the command, hardware, times and scores).
+dodge_controller_tau{tau} (safetensors + JSON with the command, hardware, times and scores); with --vae or
+--mdnrnn a trained V or M is reused, and its file (with the command that made it) is left as it is.
 Nothing runs at import: `main(argv)` parses the arguments.
 """
 from __future__ import annotations
@@ -35,14 +36,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course_utils.instructor.pretrain_world",
                                      description=__doc__.split("\n")[0])
     add = parser.add_argument
-    add("--episodes", type=_positive_int, default=300, help="random rollouts collected")
+    add("--episodes", type=_positive_int, default=1000, help="random rollouts collected")
     add("--hold", type=_positive_float, default=4.0, help="mean steps a random action is held")
     add("--z-dim", type=_positive_int, default=32)
     add("--channels", type=_positive_int, default=16)
     add("--vae-steps", type=_positive_int, default=2000)
     add("--vae", default=None, help="reuse a trained V (a checkpoint path) instead of training one")
     add("--hidden", type=_positive_int, default=128, help="M's LSTM size")
-    add("--mdn-steps", type=_positive_int, default=3000)
+    add("--mdn-steps", type=_positive_int, default=6000)
+    add("--mdnrnn", default=None, help="reuse a trained M (a checkpoint path) instead of training one")
     add("--taus", type=_positive_float, nargs="+", default=[0.1, 0.5, 1.0, 1.15, 1.3])
     add("--popsize", type=_positive_int, default=32)
     add("--sigma0", type=_positive_float, default=0.5, help="CMA-ES's initial step size")
@@ -80,10 +82,14 @@ def train_world(args) -> dict:
                         device="cpu")
     vae.eval()
     data = _timed("encode", times, encode_episodes, vae, episodes)
-    mdnrnn = MDNRNN(vae.z_dim, 1, hidden=args.hidden)
-    m_hist = _timed("M", times, fit_stream, mdnrnn, sequence_sampler(data, 64), memory_loss(vae.z_dim, 1),
-                    steps=args.mdn_steps, lr=1e-3, seed=args.seed, log_every=max(args.mdn_steps // 10, 1),
-                    device="cpu")
+    if args.mdnrnn:
+        mdnrnn = checkpoints.load(args.mdnrnn)
+        m_hist = checkpoints.read_description(f"{args.mdnrnn}.json")["extra"]["history"]
+    else:
+        mdnrnn = MDNRNN(vae.z_dim, 1, hidden=args.hidden)
+        m_hist = _timed("M", times, fit_stream, mdnrnn, sequence_sampler(data, 64), memory_loss(vae.z_dim, 1),
+                        steps=args.mdn_steps, lr=1e-3, seed=args.seed, log_every=max(args.mdn_steps // 10, 1),
+                        device="cpu")
     mdnrnn.eval()
     z0 = data.mu[:, 0]  # first frames' latents: where every dream starts
     n = LinearController(vae.z_dim + args.hidden).n_parameters()
@@ -121,8 +127,10 @@ def main(argv: list[str] | None = None) -> dict:
               "threads": torch.get_num_threads(), "hardware": _hardware(), "loop_seconds": round(time.perf_counter() - start, 1),
               "times": out["times"], "frames": out["frames"], "results": out["results"]}
     rounded = lambda h: {k: [round(v, 4) for v in vs] for k, vs in h.items()}
-    checkpoints.save(out["vae"][0], f"{prefix}_vae", extra=common | {"history": rounded(out["vae"][1])})
-    checkpoints.save(out["mdnrnn"][0], f"{prefix}_mdnrnn", extra=common | {"history": rounded(out["mdnrnn"][1])})
+    if not args.vae:  # a reused V or M keeps its own file and the command that made it
+        checkpoints.save(out["vae"][0], f"{prefix}_vae", extra=common | {"history": rounded(out["vae"][1])})
+    if not args.mdnrnn:
+        checkpoints.save(out["mdnrnn"][0], f"{prefix}_mdnrnn", extra=common | {"history": rounded(out["mdnrnn"][1])})
     for tau, (controller, hist) in out["controllers"].items():
         checkpoints.save(controller, f"{prefix}_controller_tau{tau:g}",
                          extra=common | {"tau": tau, "history": rounded(hist)})
