@@ -17,7 +17,7 @@ Chapter -> where its code lives ("defined in"):
   07 VQ-VAE                            quantize, models (VQVAE, CodePrior), losses (squared_error, codebook_loss,
                                        commitment_loss, categorical_nll), objectives (vq_vae_loss, code_prior_nll,
                                        codebook_usage), display.widgets (code_editor)
-  08 World Models                      envs (Dodge, a gymnasium environment), models (MDN, MDNRNN, LinearController),
+  08 World Models                      envs (Dodge, and CarRacing in 64 x 64 frames), models (MDN, MDNRNN, LinearController),
                                        losses.mdn_nll, objectives (mdn_regression_nll, mdn_rnn_loss), world (rollouts,
                                        sequences, dream, evolve with `cma`), display.animation
 
@@ -30,6 +30,6 @@ Running the course: config (tier, language, device, seed), environment (first ce
 self-checks), exercises (chNN: the exercises' reference answers, imported by the checks), train (`fit`),
 checkpoints (safetensors + JSON), files (atomic writes).
 Instructors only: instructor/ (parity of the es/en twins, authoring, pretrain, pretrain_vq, pretrain_dsprites
-and pretrain_world of the shipped weights).
+pretrain_world and pretrain_carracing of the shipped weights).
 """
 __version__ = "0.2.0"

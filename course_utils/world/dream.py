@@ -36,7 +36,7 @@ def dream_returns(mdnrnn, vectors, z0: torch.Tensor, *, rollouts: int = 8, max_s
     returns = torch.zeros(p * r)
     for _ in range(max_steps):
         features = torch.cat([z, state[0][0]], dim=1).view(p, r, -1)  # [z_t, h_t]
-        a = batched_actions(vectors, features).reshape(p * r, -1)  # (P*R, A)
+        a = batched_actions(vectors, features, mdnrnn.action_dim).reshape(p * r, -1)  # (P*R, A)
         log_pi, mu, log_sigma, done_logit, state = mdnrnn.step(z, a, state)
         returns += alive.float()  # +1 for this step, while alive
         ended = torch.rand(p * r, generator=generator) < torch.sigmoid(done_logit)  # done_t ~ Bernoulli
@@ -56,7 +56,7 @@ def dream_episode(mdnrnn, vector, z0: torch.Tensor, *, steps: int = 100, tau: fl
     _check(vector, z, mdnrnn)
     state, zs, actions, p_done = mdnrnn.initial_state(1), [z[0]], [], []
     for _ in range(positive_int("steps", steps)):
-        a = batched_actions(vector, torch.cat([z, state[0][0]], dim=1).view(1, 1, -1)).reshape(1, -1)
+        a = batched_actions(vector, torch.cat([z, state[0][0]], dim=1).view(1, 1, -1), mdnrnn.action_dim).reshape(1, -1)
         log_pi, mu, log_sigma, done_logit, state = mdnrnn.step(z, a, state)
         actions.append(a[0]), p_done.append(torch.sigmoid(done_logit[0]))
         z = sample_mixture(log_pi, mu, log_sigma, tau, generator)

@@ -19,11 +19,15 @@ from ..validate import positive_int
 
 @dataclass
 class Episode:
-    """One episode: frames (T+1, 64, 64, 3) uint8, actions (T, A) float32, terminated (ended by a hit). Chapter 08."""
+    """One episode: frames (T+1, 64, 64, 3) uint8, actions (T, A) float32, terminated, rewards (T,). Chapter 08.
+
+    terminated: ended by the game (a hit in Dodge; off the playfield or a lap done in CarRacing), not cut on time.
+    """
 
     frames: np.ndarray
     actions: np.ndarray
     terminated: bool
+    rewards: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
@@ -31,17 +35,20 @@ class Episode:
         return len(self.actions)
 
 
-def random_actions(rng: np.random.Generator, hold: float) -> Iterator[np.ndarray]:
-    """Uniform actions in [-1, 1], each held for a geometric number of steps of mean `hold`. Chapter 08."""
+def random_actions(rng: np.random.Generator, hold: float, action_dim: int = 1) -> Iterator[np.ndarray]:
+    """Uniform actions in [-1, 1]^action_dim, each held for a geometric number of steps of mean `hold`. Chapter 08."""
     while True:
-        a = rng.uniform(-1.0, 1.0, size=1).astype(np.float32)
+        a = rng.uniform(-1.0, 1.0, size=action_dim).astype(np.float32)
         for _ in range(int(rng.geometric(1.0 / hold))):
             yield a
 
 
 def collect_random(episodes: int, seed: int = 0, hold: float = 1.0, env_id: str = envs.DODGE_ID,
                    **env_kwargs) -> list[Episode]:
-    """Play `episodes` episodes with random actions (held `hold` steps on average); seeds seed, seed+1, ... Chapter 08."""
+    """Play `episodes` episodes with random actions (held `hold` steps on average); seeds seed, seed+1, ... Chapter 08.
+
+    env_kwargs go to gymnasium.make (e.g. max_steps); the action's size is the environment's.
+    """
     positive_int("episodes", episodes)
     if not (isinstance(hold, (int, float)) and not isinstance(hold, bool) and hold >= 1):
         raise ValueError(f"hold: expected a mean hold time >= 1 step, got {hold!r}")
@@ -49,13 +56,14 @@ def collect_random(episodes: int, seed: int = 0, hold: float = 1.0, env_id: str 
     out = []
     for e in range(episodes):
         obs, _ = env.reset(seed=seed + e)
-        policy = random_actions(np.random.default_rng([seed, e]), hold)
-        frames, actions, terminated, truncated = [obs], [], False, False
+        policy = random_actions(np.random.default_rng([seed, e]), hold, env.action_space.shape[0])
+        frames, actions, rewards, terminated, truncated = [obs], [], [], False, False
         while not (terminated or truncated):
             a = next(policy)
-            obs, _, terminated, truncated, _ = env.step(a)
-            frames.append(obs), actions.append(a)
-        out.append(Episode(np.stack(frames), np.stack(actions), bool(terminated)))
+            obs, reward, terminated, truncated, _ = env.step(a)
+            frames.append(obs), actions.append(a), rewards.append(reward)
+        out.append(Episode(np.stack(frames), np.stack(actions), bool(terminated), np.asarray(rewards, np.float32)))
+    env.close()
     return out
 
 
@@ -77,17 +85,18 @@ class Evaluation:
 
 @torch.no_grad()
 def evaluate_controllers(vae, mdnrnn, vectors, seeds, max_steps: int = 500, record: bool = False,
-                         env_id: str = envs.DODGE_ID) -> Evaluation:
+                         env_id: str = envs.DODGE_ID, **env_kwargs) -> Evaluation:
     """Each controller (vectors (P, n)) plays every seed in the real environment through V and M. Chapter 08.
 
-    At each step: z_t = mu(x_t) from V, a_t = tanh(W_c [z_t h_t] + b_c), then M updates h_t with (z_t, a_t).
+    At each step: z_t = mu(x_t) from V, a_t = tanh(W_c [z_t h_t] + b_c) (M's action_dim numbers), then M
+    updates h_t with (z_t, a_t). Episodes are cut after max_steps; env_kwargs go to gymnasium.make.
     """
     vectors = torch.as_tensor(np.asarray(vectors), dtype=torch.float32)
     if vectors.ndim == 1:
         vectors = vectors.unsqueeze(0)
     seeds = [int(s) for s in seeds]
     p, s = len(vectors), len(seeds)
-    envs_ = [gymnasium.make(env_id, max_steps=max_steps).unwrapped for _ in range(p * s)]
+    envs_ = [gymnasium.make(env_id, max_steps=max_steps, **env_kwargs).unwrapped for _ in range(p * s)]
     obs = np.stack([env.reset(seed=seeds[i % s])[0] for i, env in enumerate(envs_)])
     alive = np.ones(p * s, dtype=bool)
     returns = np.zeros(p * s)
@@ -98,7 +107,7 @@ def evaluate_controllers(vae, mdnrnn, vectors, seeds, max_steps: int = 500, reco
         live = torch.from_numpy(np.flatnonzero(alive))
         mu[live] = vae.encode(to_images(obs[alive]))[0]  # (alive, D): only the agents still playing are encoded
         features = torch.cat([mu, state[0][0]], dim=1).view(p, s, -1)  # [z_t, h_t]
-        actions = batched_actions(vectors, features).reshape(p * s, -1)  # (P*S, A)
+        actions = batched_actions(vectors, features, mdnrnn.action_dim).reshape(p * s, -1)  # (P*S, A)
         state = mdnrnn.step(mu, actions, state)[-1]
         recording = record and alive[0]
         for i in np.flatnonzero(alive):
@@ -109,5 +118,7 @@ def evaluate_controllers(vae, mdnrnn, vectors, seeds, max_steps: int = 500, reco
             recorded.append(obs[0].copy())
         if not alive.any():
             break
+    for env in envs_:
+        env.close()
     frames = np.stack(recorded) if record else None
     return Evaluation(returns.reshape(p, s), frames)
