@@ -82,6 +82,15 @@ def _hardware() -> str:
     return f"{cpu}, {os.cpu_count()} cores{gpu}; {platform.system()} {platform.release()}; torch {torch.__version__}"
 
 
+def _timed(label: str, times: dict, fn, *args, **kwargs):
+    """Run fn(*args, **kwargs), store its wall time in times[label] (seconds, 0.1 s) and print it."""
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    times[label] = round(time.perf_counter() - start, 1)
+    print(f"[{label}] {times[label]} s", flush=True)
+    return out
+
+
 def _model(args) -> torch.nn.Module:
     torch.manual_seed(args.seed)
     if args.recipe == "mnist_mlp_vae":

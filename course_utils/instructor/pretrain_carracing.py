@@ -33,7 +33,7 @@ from ..world.dream import mean_and_std
 from ..world.evolve import evolve
 from ..world.rollouts import collect_random, evaluate_controllers, to_images
 from ..world.sequences import encode_episodes, memory_loss, sequence_sampler
-from .pretrain import _hardware, _positive_float, _positive_int
+from .pretrain import _hardware, _positive_float, _positive_int, _timed
 
 ACTION_DIM = 3  # (steer, gas, brake), each in [-1, 1] for C (envs/carracing.py maps them)
 TRAIN_SEEDS = 10_000  # generation g plays tracks TRAIN_SEEDS + g * tracks + k, k < tracks
@@ -64,14 +64,6 @@ def _parser() -> argparse.ArgumentParser:
     add("--threads", type=_positive_int, default=None, help="torch.set_num_threads")
     add("--prefix", type=Path, default=None, help="output path prefix (default course_utils/pretrained/carracing)")
     return parser
-
-
-def _timed(label: str, times: dict, fn, *args, **kwargs):
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    times[label] = round(time.perf_counter() - start, 1)
-    print(f"[{label}] {times[label]} s", flush=True)
-    return out
 
 
 def _versions(*packages: str) -> dict:

@@ -27,7 +27,7 @@ from ..world.dream import dream_returns, mean_and_std
 from ..world.evolve import evolve
 from ..world.rollouts import collect_random, evaluate_controllers, to_images
 from ..world.sequences import encode_episodes, memory_loss, sequence_sampler
-from .pretrain import _hardware, _positive_float, _positive_int
+from .pretrain import _hardware, _positive_float, _positive_int, _timed
 
 EVAL_SEEDS = range(100_000, 100_100)  # the 100 seeded real episodes every score in chapter 08 uses
 
@@ -56,14 +56,6 @@ def _parser() -> argparse.ArgumentParser:
     add("--threads", type=_positive_int, default=None, help="torch.set_num_threads")
     add("--prefix", type=Path, default=None, help="output path prefix (default course_utils/pretrained/dodge)")
     return parser
-
-
-def _timed(label: str, times: dict, fn, *args, **kwargs):
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    times[label] = round(time.perf_counter() - start, 1)
-    print(f"[{label}] {times[label]} s", flush=True)
-    return out
 
 
 def train_world(args) -> dict:
