@@ -82,6 +82,11 @@ def _hardware() -> str:
     return f"{cpu}, {os.cpu_count()} cores{gpu}; {platform.system()} {platform.release()}; torch {torch.__version__}"
 
 
+def _rounded_history(history: dict) -> dict:
+    """A training history {name: [values]} with every value rounded to 4 decimals, for the JSON."""
+    return {k: [round(v, 4) for v in vs] for k, vs in history.items()}
+
+
 def _timed(label: str, times: dict, fn, *args, **kwargs):
     """Run fn(*args, **kwargs), store its wall time in times[label] (seconds, 0.1 s) and print it."""
     start = time.perf_counter()
@@ -129,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
              "train_cpu_seconds": round(time.process_time() - cpu_start, 1),
              "threads": torch.get_num_threads(),
              "hardware": _hardware(),
-             "history": {k: [round(v, 4) for v in vs] for k, vs in history.items()}}
+             "history": _rounded_history(history)}
     checkpoints.save(model, out, extra=extra, dtype=dtype)
     stored = checkpoints.load(out)
     extra |= {"train_loss": round(history["loss"][-1], 4)} | _test_metrics(stored, x_test, args)

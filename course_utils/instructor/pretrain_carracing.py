@@ -33,7 +33,7 @@ from ..world.dream import mean_and_std
 from ..world.evolve import evolve
 from ..world.rollouts import collect_random, evaluate_controllers, to_images
 from ..world.sequences import encode_episodes, memory_loss, sequence_sampler
-from .pretrain import _hardware, _positive_float, _positive_int, _timed
+from .pretrain import _hardware, _positive_float, _positive_int, _rounded_history, _timed
 
 ACTION_DIM = 3  # (steer, gas, brake), each in [-1, 1] for C (envs/carracing.py maps them)
 TRAIN_SEEDS = 10_000  # generation g plays tracks TRAIN_SEEDS + g * tracks + k, k < tracks
@@ -152,11 +152,10 @@ def main(argv: list[str] | None = None) -> dict:
               "versions": _versions("gymnasium", "box2d", "pygame-ce", "cma"),
               "loop_seconds": round(time.perf_counter() - start, 1), "times": world["times"], "budget": budget,
               **results, "z0": z0.tolist()}
-    rounded = lambda h: {k: [round(v, 4) for v in vs] for k, vs in h.items()}
-    checkpoints.save(vae, f"{prefix}_vae", extra=common | {"history": rounded(world["v_hist"])})
-    checkpoints.save(mdnrnn, f"{prefix}_mdnrnn", extra=common | {"history": rounded(world["m_hist"])})
+    checkpoints.save(vae, f"{prefix}_vae", extra=common | {"history": _rounded_history(world["v_hist"])})
+    checkpoints.save(mdnrnn, f"{prefix}_mdnrnn", extra=common | {"history": _rounded_history(world["m_hist"])})
     controller = LinearController(vae.z_dim + mdnrnn.hidden, ACTION_DIM).set_vector(best)
-    checkpoints.save(controller, f"{prefix}_controller", extra=common | {"history": rounded(c_hist)})
+    checkpoints.save(controller, f"{prefix}_controller", extra=common | {"history": _rounded_history(c_hist)})
     print(f"loop {common['loop_seconds']} s; wrote {prefix}_*")
     return common
 

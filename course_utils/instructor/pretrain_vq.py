@@ -24,7 +24,7 @@ from ..data import load_mnist
 from ..models import VQVAE, CodePrior
 from ..objectives import code_indices, code_prior_nll, codebook_usage, vq_vae_loss
 from ..train import evaluate, fit
-from .pretrain import _hardware, _non_negative_float, _positive_float, _positive_int
+from .pretrain import _hardware, _non_negative_float, _positive_float, _positive_int, _rounded_history
 
 
 def _decay(text: str) -> float | None:
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
              "train_seconds": round(time.perf_counter() - start, 1),
              "train_cpu_seconds": round(time.process_time() - cpu_start, 1),
              "threads": torch.get_num_threads(), "hardware": _hardware(),
-             "history": {k: [round(v, 4) for v in vs] for k, vs in history.items()}}
+             "history": _rounded_history(history)}
     model.eval()
     extra |= {"train_loss": round(history["loss"][-1], 4)} | metrics_fn(model, x, x_test, args)
     checkpoints.save(model, out, extra=extra, dtype=torch.float32)

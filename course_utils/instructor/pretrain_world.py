@@ -27,7 +27,7 @@ from ..world.dream import dream_returns, mean_and_std
 from ..world.evolve import evolve
 from ..world.rollouts import collect_random, evaluate_controllers, to_images
 from ..world.sequences import encode_episodes, memory_loss, sequence_sampler
-from .pretrain import _hardware, _positive_float, _positive_int, _timed
+from .pretrain import _hardware, _positive_float, _positive_int, _rounded_history, _timed
 
 EVAL_SEEDS = range(100_000, 100_100)  # the 100 seeded real episodes every score in chapter 08 uses
 
@@ -65,7 +65,7 @@ def train_world(args) -> dict:
     frames = torch.from_numpy(np.concatenate([e.frames for e in episodes]))  # (N, 64, 64, 3) uint8
     torch.manual_seed(args.seed)
     if args.vae:
-        vae, v_hist = checkpoints.load(args.vae), checkpoints.read_description(f"{args.vae}.json")["extra"]["history"]
+        vae, v_hist = checkpoints.load(args.vae), None  # reused: its file keeps its own history
     else:
         vae = ConvVAE((3, 64, 64), z_dim=args.z_dim, channels=args.channels)
         sample_frames = lambda step, g: to_images(frames[torch.randint(len(frames), (64,), generator=g)])
@@ -75,8 +75,7 @@ def train_world(args) -> dict:
     vae.eval()
     data = _timed("encode", times, encode_episodes, vae, episodes)
     if args.mdnrnn:
-        mdnrnn = checkpoints.load(args.mdnrnn)
-        m_hist = checkpoints.read_description(f"{args.mdnrnn}.json")["extra"]["history"]
+        mdnrnn, m_hist = checkpoints.load(args.mdnrnn), None
     else:
         mdnrnn = MDNRNN(vae.z_dim, 1, hidden=args.hidden)
         m_hist = _timed("M", times, fit_stream, mdnrnn, sequence_sampler(data, 64), memory_loss(vae.z_dim, 1),
@@ -118,14 +117,14 @@ def main(argv: list[str] | None = None) -> dict:
     common = {"command": shlex.join(["python", "-m", "course_utils.instructor.pretrain_world", *argv]),
               "threads": torch.get_num_threads(), "hardware": _hardware(), "loop_seconds": round(time.perf_counter() - start, 1),
               "times": out["times"], "frames": out["frames"], "results": out["results"]}
-    rounded = lambda h: {k: [round(v, 4) for v in vs] for k, vs in h.items()}
     if not args.vae:  # a reused V or M keeps its own file and the command that made it
-        checkpoints.save(out["vae"][0], f"{prefix}_vae", extra=common | {"history": rounded(out["vae"][1])})
+        checkpoints.save(out["vae"][0], f"{prefix}_vae", extra=common | {"history": _rounded_history(out["vae"][1])})
     if not args.mdnrnn:
-        checkpoints.save(out["mdnrnn"][0], f"{prefix}_mdnrnn", extra=common | {"history": rounded(out["mdnrnn"][1])})
+        checkpoints.save(out["mdnrnn"][0], f"{prefix}_mdnrnn",
+                         extra=common | {"history": _rounded_history(out["mdnrnn"][1])})
     for tau, (controller, hist) in out["controllers"].items():
         checkpoints.save(controller, f"{prefix}_controller_tau{tau:g}",
-                         extra=common | {"tau": tau, "history": rounded(hist)})
+                         extra=common | {"tau": tau, "history": _rounded_history(hist)})
     print(f"loop {common['loop_seconds']} s; wrote {prefix}_*; results {out['results']}")
     return common
 
